@@ -1,0 +1,14 @@
+"""The Twelve-Factor AWS Workbook: audit an AWS account against the twelve factors."""
+
+from __future__ import annotations
+
+__version__ = "0.1.0"
+
+__all__ = ["__version__", "open"]
+
+
+def open(**parameters):  # noqa: A001 - the notebooks' one-liner: twelvefactor.open(...)
+    """Open the workbook: resolve settings, get a snapshot (demo, live or saved), build inventory."""
+    from .workbook import Workbook
+
+    return Workbook.open(**parameters)

@@ -1,0 +1,244 @@
+"""The one place AWS clients come from: read-only guard, retries, call meter.
+
+Every client the audit uses is created by :class:`AwsAccess`. Before any request leaves, a botocore
+hook refuses operations that are not reads and the few reads that would return secret values.
+Retries run in botocore's standard mode; a meter counts calls, retries, errors and time per service
+and operation.
+"""
+
+from __future__ import annotations
+
+import os
+import threading
+import time
+from collections import defaultdict
+from dataclasses import dataclass
+from typing import Any
+
+import boto3
+import botocore.config
+import botocore.exceptions
+
+from .errors import ConfigurationError, ReadOnlyViolation
+from .settings import Settings
+
+READ_PREFIXES = ("Describe", "List", "Get", "BatchGet", "Lookup")
+#: Reads whose names do not start with a read prefix. Kept short on purpose.
+EXTRA_READS: frozenset[str] = frozenset()
+#: Reads that would return secret material or log contents: never sent.
+SECRET_READS = {
+    "GetSecretValue": "it returns a secret's value",
+    "BatchGetSecretValue": "it returns secrets' values",
+    "GetParameter": "it returns a parameter's value (the audit reads metadata only)",
+    "GetParameters": "it returns parameters' values (the audit reads metadata only)",
+    "GetParametersByPath": "it returns parameters' values (the audit reads metadata only)",
+    "GetParameterHistory": "it returns parameters' past values",
+    "GetAuthorizationToken": "it returns registry credentials",
+    "GetDownloadUrlForLayer": "it hands out image layer download links",
+    "GetSessionToken": "it creates credentials",
+    "GetFederationToken": "it creates credentials",
+    "GetLogEvents": "it returns log contents, which may hold secrets",
+    "GetLogRecord": "it returns log contents, which may hold secrets",
+    "GetQueryResults": "it returns log contents, which may hold secrets",
+}
+DEMO_CREDENTIALS = {"aws_access_key_id": "testing", "aws_secret_access_key": "testing"}
+
+
+def refusal_reason(operation: str, params: dict[str, Any] | None = None) -> str | None:
+    """Why ``operation`` must not be sent, or None when it is an allowed read."""
+    if operation in SECRET_READS:
+        return SECRET_READS[operation]
+    if params and params.get("WithDecryption"):
+        return "it asks AWS to decrypt values"
+    if operation in EXTRA_READS or operation.startswith(READ_PREFIXES):
+        return None
+    return "it is not a read (Describe*, List*, Get*, BatchGet*, Lookup*)"
+
+
+@dataclass
+class CallStats:
+    calls: int = 0
+    errors: int = 0
+    retries: int = 0
+    seconds: float = 0.0
+
+
+class CallMeter:
+    """Counts every call per (service, operation); thread-safe."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._stats: dict[tuple[str, str], CallStats] = defaultdict(CallStats)
+
+    def record(self, service: str, operation: str, seconds: float, retries: int, error: bool):
+        with self._lock:
+            stats = self._stats[(service, operation)]
+            stats.calls += 1
+            stats.seconds += seconds
+            stats.retries += retries
+            stats.errors += int(error)
+
+    @property
+    def total(self) -> int:
+        with self._lock:
+            return sum(s.calls for s in self._stats.values())
+
+    def as_records(self) -> list[dict[str, Any]]:
+        with self._lock:
+            return [
+                {
+                    "service": service,
+                    "operation": operation,
+                    "calls": s.calls,
+                    "errors": s.errors,
+                    "retries": s.retries,
+                    "seconds": round(s.seconds, 4),
+                }
+                for (service, operation), s in sorted(self._stats.items())
+            ]
+
+
+class AwsAccess:
+    """A boto3 session and its clients, shared by threads, guarded and metered."""
+
+    def __init__(
+        self,
+        settings: Settings,
+        *,
+        demo: bool = False,
+        demo_in_process: bool = False,
+        max_attempts: int = 5,
+    ):
+        """``demo``: the demo account (dummy credentials, never a real profile);
+        ``demo_in_process``: it is mocked in this process by moto (no endpoint at all)."""
+        self.settings = settings
+        self.meter = CallMeter()
+        self._clients: dict[tuple[str, str], Any] = {}
+        self._lock = threading.Lock()
+        self._demo_in_process = demo_in_process
+        if demo or demo_in_process:
+            self.session = boto3.session.Session(**DEMO_CREDENTIALS)
+        else:
+            try:
+                self.session = boto3.session.Session(profile_name=settings.profile or None)
+            except botocore.exceptions.ProfileNotFound:
+                raise ConfigurationError(
+                    "profile",
+                    f"no AWS profile named {settings.profile!r}.",
+                    "use a profile from ~/.aws/config or run `aws configure --profile NAME`.",
+                ) from None
+        self._config = botocore.config.Config(
+            retries={"mode": "standard", "max_attempts": max_attempts},
+            max_pool_connections=max(10, settings.max_workers),
+            connect_timeout=5,
+            read_timeout=30,
+            user_agent_extra="twelvefactor",
+            # in-process moto intercepts only clients that keep AWS's own endpoints
+            ignore_configured_endpoint_urls=True if demo_in_process else None,
+        )
+
+    # -- clients ---------------------------------------------------------------------------
+    def client(self, service: str, region: str):
+        """A guarded, metered client; one per (service, region), shared by threads."""
+        key = (service, region)
+        with self._lock:
+            if key not in self._clients:
+                self._clients[key] = self._new_client(service, region)
+            return self._clients[key]
+
+    def _new_client(self, service: str, region: str):
+        kwargs: dict[str, Any] = {"region_name": region, "config": self._config}
+        endpoint = self._endpoint_for(service)
+        if endpoint:
+            kwargs["endpoint_url"] = endpoint
+        client = self.session.client(service, **kwargs)
+        events = client.meta.events
+        events.register_first("before-parameter-build", self._guard)
+        events.register("before-call", self._start_timer)
+        events.register("after-call", self._stop_timer)
+        events.register("after-call-error", self._stop_timer_error)
+        return client
+
+    def _endpoint_for(self, service: str) -> str | None:
+        if self._demo_in_process or not self.settings.endpoint_url:
+            return None
+        # a service-specific AWS_ENDPOINT_URL_<SERVICE_ID> wins over the general one: let
+        # botocore read it by passing nothing
+        service_id = self.session._session.get_service_model(service).service_id
+        if os.environ.get("AWS_ENDPOINT_URL_" + service_id.replace(" ", "_").upper()):
+            return None
+        return self.settings.endpoint_url
+
+    # -- hooks -----------------------------------------------------------------------------
+    @staticmethod
+    def _guard(params, model, **_):
+        reason = refusal_reason(model.name, params)
+        if reason:
+            raise ReadOnlyViolation(model.service_model.service_name, model.name, reason)
+
+    @staticmethod
+    def _start_timer(model, context, **_):
+        context["twelvefactor_call"] = (model.service_model.service_name, model.name)
+        context["twelvefactor_start"] = time.perf_counter()
+
+    def _stop_timer(self, model, context, parsed=None, http_response=None, **_):
+        start = context.get("twelvefactor_start", time.perf_counter())
+        meta = (parsed or {}).get("ResponseMetadata", {})
+        status = meta.get("HTTPStatusCode", 200)
+        self.meter.record(
+            model.service_model.service_name,
+            model.name,
+            time.perf_counter() - start,
+            meta.get("RetryAttempts", 0),
+            error=status >= 400,
+        )
+
+    def _stop_timer_error(self, context, **_):
+        service, operation = context.get("twelvefactor_call", ("unknown", "unknown"))
+        start = context.get("twelvefactor_start", time.perf_counter())
+        self.meter.record(service, operation, time.perf_counter() - start, 0, error=True)
+
+    # -- identity --------------------------------------------------------------------------
+    def identity(self, region: str) -> dict[str, str]:
+        """STS caller identity; turns the usual set-up mistakes into one clear error."""
+        try:
+            ident = self.client("sts", region).get_caller_identity()
+        except botocore.exceptions.NoCredentialsError:
+            raise ConfigurationError(
+                "credentials",
+                "no AWS credentials found.",
+                "pass profile=NAME (CLI: --profile), export AWS_PROFILE, or run `aws sso login`; "
+                "use --demo for the built-in demo account.",
+            ) from None
+        except (
+            botocore.exceptions.EndpointConnectionError,
+            botocore.exceptions.ConnectTimeoutError,
+        ) as exc:
+            raise ConfigurationError(
+                "endpoint_url",
+                f"could not reach AWS ({exc}).",
+                "check the network, or the endpoint_url / AWS_ENDPOINT_URL you gave "
+                "(is the server running?).",
+            ) from None
+        except botocore.exceptions.TokenRetrievalError as exc:
+            raise ConfigurationError(
+                "credentials", f"could not get a token ({exc}).",
+                f"run `aws sso login --profile {self.settings.profile or 'NAME'}`.",
+            ) from None
+        except botocore.exceptions.ClientError as exc:
+            code = exc.response.get("Error", {}).get("Code", "")
+            if code in {"ExpiredToken", "ExpiredTokenException", "RequestExpired"}:
+                raise ConfigurationError(
+                    "credentials", "your AWS credentials have expired.",
+                    "refresh them (e.g. `aws sso login`) and run again.",
+                ) from None
+            if code in {"InvalidClientTokenId", "SignatureDoesNotMatch", "UnrecognizedClientException"}:
+                raise ConfigurationError(
+                    "credentials", f"AWS rejected the credentials ({code}).",
+                    "check the profile's access key, or use a working profile.",
+                ) from None
+            raise ConfigurationError(
+                "credentials", f"sts:GetCallerIdentity failed ({code}).",
+                "check the credentials and that STS is reachable from here.",
+            ) from None
+        return {"account": ident["Account"], "arn": ident["Arn"], "user_id": ident["UserId"]}

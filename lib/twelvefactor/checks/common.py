@@ -1,0 +1,28 @@
+"""Small helpers shared by check modules."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from ..findings import Result, Status
+
+
+def result(row: Any, status: Status, message: str, *, resource_type: str, resource_id: str,
+           resource_arn: str = "", evidence: dict[str, Any] | None = None) -> Result:
+    """A Result placed like ``row`` (any object or Series with account/region/app/env)."""
+    return Result(
+        status=status,
+        message=message,
+        resource_type=resource_type,
+        resource_id=resource_id,
+        resource_arn=resource_arn,
+        account=row["account"],
+        region=row["region"],
+        application=row["application"],
+        environment=row["environment"],
+        evidence=evidence or {},
+    )
+
+
+def td_id(row: Any) -> str:
+    return f"{row['family']}:{row['revision']}"

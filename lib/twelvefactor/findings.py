@@ -1,0 +1,101 @@
+"""The one schema of findings, as a frozen dataclass and as a DataFrame with fixed columns."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import asdict, dataclass, field
+from enum import StrEnum
+from typing import Any
+
+import pandas as pd
+
+
+class Status(StrEnum):
+    PASS = "PASS"
+    FAIL = "FAIL"
+    INFO = "INFO"
+    SKIP = "SKIP"
+    ERROR = "ERROR"
+
+
+class Severity(StrEnum):
+    CRITICAL = "critical"
+    HIGH = "high"
+    MEDIUM = "medium"
+    LOW = "low"
+    INFORMATIONAL = "informational"
+
+    @property
+    def rank(self) -> int:
+        return list(Severity).index(self)
+
+
+COLUMNS = [
+    "check_id",
+    "factor",
+    "title",
+    "status",
+    "severity",
+    "account",
+    "region",
+    "application",
+    "environment",
+    "resource_type",
+    "resource_id",
+    "resource_arn",
+    "message",
+    "evidence",
+]
+
+
+@dataclass(frozen=True)
+class Result:
+    """What a check yields: a verdict on one resource. The engine adds the check's metadata."""
+
+    status: Status
+    message: str
+    resource_type: str
+    resource_id: str
+    resource_arn: str = ""
+    account: str = ""
+    region: str = ""
+    application: str = ""
+    environment: str = ""
+    evidence: dict[str, Any] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class Finding:
+    check_id: str
+    factor: int
+    title: str
+    status: Status
+    severity: Severity
+    account: str
+    region: str
+    application: str
+    environment: str
+    resource_type: str
+    resource_id: str
+    resource_arn: str
+    message: str
+    evidence: str  # a JSON string
+
+    def as_dict(self) -> dict[str, Any]:
+        row = asdict(self)
+        row["status"] = self.status.value
+        row["severity"] = self.severity.value
+        return row
+
+
+def evidence_json(evidence: dict[str, Any]) -> str:
+    return json.dumps(evidence, sort_keys=True, default=str)
+
+
+def to_frame(findings: list[Finding]) -> pd.DataFrame:
+    """Findings as a DataFrame with the columns of DESIGN.md, in order; empty input too."""
+    frame = pd.DataFrame([f.as_dict() for f in findings], columns=COLUMNS)
+    frame["factor"] = frame["factor"].astype("int64")
+    return frame.sort_values(
+        ["factor", "check_id", "account", "region", "resource_id"], kind="stable"
+    ).reset_index(drop=True)

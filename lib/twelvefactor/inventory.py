@@ -1,0 +1,483 @@
+"""Tidy DataFrames with stable columns, built from a Snapshot.
+
+Every row carries account, region, application and environment. Columns are fixed per table (see
+``SCHEMA``) so an empty account gives empty frames with the same columns.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterable
+from functools import cached_property
+from typing import Any
+
+import pandas as pd
+
+from .apps import Placement, place, split_hierarchy, tag_dict
+from .collect.ecs import family_revision
+from .redaction import ECS8_NAMES, SECRET_NAME_RE, is_reference, parse_marker
+from .settings import Settings
+from .snapshot import Snapshot
+
+BASE = ["account", "region", "application", "environment"]
+SCHEMA: dict[str, list[str]] = {
+    "clusters": BASE + ["cluster", "cluster_arn", "status", "container_insights", "tags"],
+    "services": BASE
+    + [
+        "cluster",
+        "service",
+        "service_arn",
+        "task_definition_arn",
+        "desired_count",
+        "running_count",
+        "launch_type",
+        "tags",
+    ],
+    "task_definitions": BASE
+    + [
+        "family",
+        "revision",
+        "task_definition_arn",
+        "network_mode",
+        "in_use",
+        "latest",
+        "services",
+        "execution_role_arn",
+        "task_role_arn",
+        "tags",
+    ],
+    "containers": BASE
+    + [
+        "family",
+        "revision",
+        "task_definition_arn",
+        "in_use",
+        "container",
+        "image",
+        "essential",
+        "env_count",
+        "secret_count",
+    ],
+    "environment": BASE
+    + [
+        "family",
+        "revision",
+        "task_definition_arn",
+        "in_use",
+        "container",
+        "name",
+        "value",
+        "redacted_kind",
+        "secret_name",
+        "ecs8_name",
+        "reference",
+    ],
+    "secret_refs": BASE
+    + [
+        "family",
+        "revision",
+        "task_definition_arn",
+        "in_use",
+        "container",
+        "name",
+        "value_from",
+        "store",
+        "target_region",
+        "target_account",
+        "target_name",
+    ],
+    "parameters": BASE
+    + [
+        "name",
+        "type",
+        "key_id",
+        "tier",
+        "version",
+        "last_modified",
+        "hierarchy_key",
+        "secret_name",
+    ],
+    "secrets": BASE
+    + [
+        "name",
+        "secret_arn",
+        "rotation_enabled",
+        "rotation_days",
+        "last_rotated",
+        "last_changed",
+        "kms_key_id",
+        "tags",
+    ],
+    "repositories": BASE
+    + [
+        "repository",
+        "repository_arn",
+        "repository_uri",
+        "tag_mutability",
+        "scan_on_push",
+        "encryption",
+        "has_lifecycle_policy",
+        "image_count",
+        "tags",
+    ],
+    "images": BASE + ["repository", "digest", "tags", "size_bytes", "pushed_at"],
+    "log_groups": BASE + ["log_group", "log_group_arn", "retention_days", "kms_key_id", "stored_bytes"],
+    "errors": ["account", "region", "service", "operation", "resource", "code", "kind", "message"],
+    "api_calls": ["service", "operation", "calls", "errors", "retries", "seconds"],
+}
+
+
+def _frame(name: str, rows: Iterable[dict[str, Any]]) -> pd.DataFrame:
+    return pd.DataFrame(list(rows), columns=SCHEMA[name])
+
+
+def _json(value: Any) -> str:
+    return json.dumps(value, sort_keys=True) if value else ""
+
+
+def parse_value_from(value_from: str, region: str, account: str) -> dict[str, str]:
+    """Where a container ``secrets[].valueFrom`` points: store, region, account and name."""
+    if value_from.startswith("arn:"):
+        parts = value_from.split(":")
+        service, target_region, target_account = parts[2], parts[3], parts[4]
+        if service == "ssm":
+            name = parts[5].removeprefix("parameter")
+            return {"store": "ssm", "target_region": target_region,
+                    "target_account": target_account, "target_name": name}
+        if service == "secretsmanager":
+            # arn:aws:secretsmanager:region:acct:secret:NAME-AbCdEf[:json-key:stage:version]
+            return {"store": "secretsmanager", "target_region": target_region,
+                    "target_account": target_account, "target_name": parts[6]}
+        return {"store": service, "target_region": target_region,
+                "target_account": target_account, "target_name": ":".join(parts[5:])}
+    # a bare name is an SSM parameter in the task's own region and account
+    name = value_from if value_from.startswith("/") else "/" + value_from
+    return {"store": "ssm", "target_region": region, "target_account": account,
+            "target_name": name if value_from.startswith("/") else value_from}
+
+
+class Inventory:
+    """The account as DataFrames. Build it with ``Inventory(snapshot, settings)``."""
+
+    def __init__(self, snapshot: Snapshot, settings: Settings):
+        self.snapshot = snapshot
+        self.settings = settings
+        self.account = snapshot.account
+        self.regions = snapshot.regions
+
+    # -- helpers ---------------------------------------------------------------------------
+    def _place(self, name: str, tags: Any, parent: Placement = Placement(), **kw) -> Placement:
+        return place(name, tag_dict(tags), self.settings, parent, **kw)
+
+    def _base(self, region: str, placement: Placement) -> dict[str, str]:
+        return {
+            "account": self.account,
+            "region": region,
+            "application": placement.application,
+            "environment": placement.environment,
+        }
+
+    def gaps(self, actions: Iterable[str], region: str | None = None) -> list[dict[str, Any]]:
+        """Collection errors that hit any of ``actions`` ("service:Operation"), per region."""
+        wanted = {a.lower() for a in actions}
+        return [
+            e
+            for e in self.snapshot.manifest.get("errors", [])
+            if (f"{e['service']}:{e['operation']}".lower() in wanted or e["operation"] == "*"
+                and any(a.startswith(e["service"].lower() + ":") for a in wanted))
+            and (region is None or e["region"] == region)
+        ]
+
+    # -- ECS -------------------------------------------------------------------------------
+    @cached_property
+    def clusters(self) -> pd.DataFrame:
+        rows = []
+        for region in self.regions:
+            for c in self.snapshot.get(region, "ecs").get("clusters", []):
+                p = self._place(c["clusterName"], c.get("tags"))
+                settings = {s["name"]: s["value"] for s in c.get("settings", [])}
+                rows.append(
+                    self._base(region, p)
+                    | {
+                        "cluster": c["clusterName"],
+                        "cluster_arn": c["clusterArn"],
+                        "status": c.get("status", ""),
+                        "container_insights": settings.get("containerInsights", ""),
+                        "tags": _json(tag_dict(c.get("tags"))),
+                    }
+                )
+        return _frame("clusters", rows)
+
+    @cached_property
+    def _cluster_placement(self) -> dict[str, Placement]:
+        return {
+            r.cluster_arn: Placement(r.application, r.environment)
+            for r in self.clusters.itertuples()
+        }
+
+    @cached_property
+    def services(self) -> pd.DataFrame:
+        rows = []
+        for region in self.regions:
+            for s in self.snapshot.get(region, "ecs").get("services", []):
+                parent = self._cluster_placement.get(s.get("clusterArn", ""), Placement())
+                # a service's application is its own name; only its environment may come from
+                # the cluster it runs in
+                p = self._place(s["serviceName"], s.get("tags"), Placement("", parent.environment))
+                if not p.application:
+                    p = Placement(s["serviceName"], p.environment)
+                rows.append(
+                    self._base(region, p)
+                    | {
+                        "cluster": s.get("clusterArn", "").rsplit("/", 1)[-1],
+                        "service": s["serviceName"],
+                        "service_arn": s["serviceArn"],
+                        "task_definition_arn": s.get("taskDefinition", ""),
+                        "desired_count": s.get("desiredCount", 0),
+                        "running_count": s.get("runningCount", 0),
+                        "launch_type": s.get("launchType", ""),
+                        "tags": _json(tag_dict(s.get("tags"))),
+                    }
+                )
+        return _frame("services", rows)
+
+    @cached_property
+    def _task_definitions_raw(
+        self,
+    ) -> list[tuple[str, dict[str, Any], Placement, bool, list[str], bool]]:
+        users: dict[str, list[tuple[str, Placement]]] = {}
+        for r in self.services.itertuples():
+            users.setdefault(r.task_definition_arn, []).append(
+                (r.service, Placement(r.application, r.environment))
+            )
+        out = []
+        for region in self.regions:
+            ecs = self.snapshot.get(region, "ecs")
+            latest: dict[str, int] = {}
+            for arn in ecs.get("active_task_definition_arns") or []:
+                family, revision = family_revision(arn)
+                latest[family] = max(latest.get(family, 0), revision)
+            for td in ecs.get("task_definitions", []):
+                arn = td["taskDefinitionArn"]
+                services = users.get(arn, [])
+                parent = services[0][1] if services else Placement()
+                p = self._place(td["family"], td.get("tags"), parent)
+                if not p.application:
+                    p = Placement(td["family"], p.environment)
+                is_latest = latest.get(td["family"]) == td["revision"]
+                out.append((region, td, p, bool(services), [s for s, _ in services], is_latest))
+        return out
+
+    @cached_property
+    def task_definitions(self) -> pd.DataFrame:
+        rows = []
+        for region, td, p, in_use, services, is_latest in self._task_definitions_raw:
+            rows.append(
+                self._base(region, p)
+                | {
+                    "family": td["family"],
+                    "revision": td["revision"],
+                    "task_definition_arn": td["taskDefinitionArn"],
+                    "network_mode": td.get("networkMode", ""),
+                    "in_use": in_use,
+                    "latest": is_latest,
+                    "services": ", ".join(services),
+                    "execution_role_arn": td.get("executionRoleArn", ""),
+                    "task_role_arn": td.get("taskRoleArn", ""),
+                    "tags": _json(tag_dict(td.get("tags"))),
+                }
+            )
+        return _frame("task_definitions", rows)
+
+    def _container_rows(self):
+        for region, td, p, in_use, _, _ in self._task_definitions_raw:
+            head = self._base(region, p) | {
+                "family": td["family"],
+                "revision": td["revision"],
+                "task_definition_arn": td["taskDefinitionArn"],
+                "in_use": in_use,
+            }
+            for c in td.get("containerDefinitions", []):
+                yield region, head, c
+
+    @cached_property
+    def containers(self) -> pd.DataFrame:
+        rows = [
+            head
+            | {
+                "container": c["name"],
+                "image": c.get("image", ""),
+                "essential": c.get("essential", True),
+                "env_count": len(c.get("environment", [])),
+                "secret_count": len(c.get("secrets", [])),
+            }
+            for _, head, c in self._container_rows()
+        ]
+        return _frame("containers", rows)
+
+    @cached_property
+    def environment(self) -> pd.DataFrame:
+        rows = []
+        for _, head, c in self._container_rows():
+            for var in c.get("environment", []):
+                value = str(var.get("value", ""))
+                marker = parse_marker(value)
+                rows.append(
+                    head
+                    | {
+                        "container": c["name"],
+                        "name": var.get("name", ""),
+                        "value": value,
+                        "redacted_kind": marker.kind if marker else "",
+                        "secret_name": bool(SECRET_NAME_RE.search(var.get("name", ""))),
+                        "ecs8_name": var.get("name", "") in ECS8_NAMES,
+                        "reference": is_reference(value),
+                    }
+                )
+        return _frame("environment", rows)
+
+    @cached_property
+    def secret_refs(self) -> pd.DataFrame:
+        rows = []
+        for region, head, c in self._container_rows():
+            for ref in c.get("secrets", []):
+                rows.append(
+                    head
+                    | {"container": c["name"], "name": ref.get("name", ""),
+                       "value_from": ref.get("valueFrom", "")}
+                    | parse_value_from(ref.get("valueFrom", ""), region, self.account)
+                )
+        return _frame("secret_refs", rows)
+
+    # -- configuration stores --------------------------------------------------------------
+    @cached_property
+    def parameters(self) -> pd.DataFrame:
+        rows = []
+        for region in self.regions:
+            for prm in self.snapshot.get(region, "ssm").get("parameters") or []:
+                app, env, key = split_hierarchy(prm["Name"])
+                p = Placement(app, env) if env else self._place(prm["Name"], None)
+                rows.append(
+                    self._base(region, p)
+                    | {
+                        "name": prm["Name"],
+                        "type": prm.get("Type", ""),
+                        "key_id": prm.get("KeyId", ""),
+                        "tier": prm.get("Tier", ""),
+                        "version": prm.get("Version", 0),
+                        "last_modified": prm.get("LastModifiedDate", ""),
+                        "hierarchy_key": key if env else "",
+                        "secret_name": bool(SECRET_NAME_RE.search(prm["Name"].rsplit("/", 1)[-1])),
+                    }
+                )
+        return _frame("parameters", rows)
+
+    @cached_property
+    def secrets(self) -> pd.DataFrame:
+        rows = []
+        for region in self.regions:
+            for s in self.snapshot.get(region, "secretsmanager").get("secrets") or []:
+                app, env, _ = split_hierarchy(s["Name"])
+                p = self._place(s["Name"], s.get("Tags"), Placement(app, env), name_gives_app=not app)
+                rows.append(
+                    self._base(region, p)
+                    | {
+                        "name": s["Name"],
+                        "secret_arn": s["ARN"],
+                        "rotation_enabled": bool(s.get("RotationEnabled", False)),
+                        "rotation_days": (s.get("RotationRules") or {}).get("AutomaticallyAfterDays"),
+                        "last_rotated": s.get("LastRotatedDate", ""),
+                        "last_changed": s.get("LastChangedDate", ""),
+                        "kms_key_id": s.get("KmsKeyId", ""),
+                        "tags": _json(tag_dict(s.get("Tags"))),
+                    }
+                )
+        return _frame("secrets", rows)
+
+    # -- images ----------------------------------------------------------------------------
+    @cached_property
+    def repositories(self) -> pd.DataFrame:
+        rows = []
+        for region in self.regions:
+            ecr = self.snapshot.get(region, "ecr")
+            for r in ecr.get("repositories", []):
+                p = self._place(r["repositoryName"], r.get("tags"), name_gives_app=True)
+                if not p.application:
+                    p = Placement(r["repositoryName"].rsplit("/", 1)[-1], p.environment)
+                images = (ecr.get("images") or {}).get(r["repositoryName"])
+                rows.append(
+                    self._base(region, p)
+                    | {
+                        "repository": r["repositoryName"],
+                        "repository_arn": r["repositoryArn"],
+                        "repository_uri": r.get("repositoryUri", ""),
+                        "tag_mutability": r.get("imageTagMutability", ""),
+                        "scan_on_push": (r.get("imageScanningConfiguration") or {}).get(
+                            "scanOnPush", False
+                        ),
+                        "encryption": (r.get("encryptionConfiguration") or {}).get(
+                            "encryptionType", ""
+                        ),
+                        "has_lifecycle_policy": bool(r.get("lifecyclePolicyText")),
+                        "image_count": len(images) if images is not None else None,
+                        "tags": _json(tag_dict(r.get("tags"))),
+                    }
+                )
+        return _frame("repositories", rows)
+
+    @cached_property
+    def images(self) -> pd.DataFrame:
+        repos = {(r.region, r.repository): r for r in self.repositories.itertuples()}
+        rows = []
+        for region in self.regions:
+            for repo, images in (self.snapshot.get(region, "ecr").get("images") or {}).items():
+                parent = repos.get((region, repo))
+                p = Placement(parent.application, parent.environment) if parent else Placement()
+                for img in images or []:
+                    rows.append(
+                        self._base(region, p)
+                        | {
+                            "repository": repo,
+                            "digest": img.get("imageDigest", ""),
+                            "tags": ", ".join(img.get("imageTags", [])),
+                            "size_bytes": img.get("imageSizeInBytes"),
+                            "pushed_at": img.get("imagePushedAt", ""),
+                        }
+                    )
+        return _frame("images", rows)
+
+    # -- logs ------------------------------------------------------------------------------
+    @cached_property
+    def log_groups(self) -> pd.DataFrame:
+        rows = []
+        for region in self.regions:
+            for g in self.snapshot.get(region, "logs").get("log_groups") or []:
+                p = self._place(g["logGroupName"], None)
+                rows.append(
+                    self._base(region, p)
+                    | {
+                        "log_group": g["logGroupName"],
+                        "log_group_arn": g.get("arn", ""),
+                        "retention_days": g.get("retentionInDays"),
+                        "kms_key_id": g.get("kmsKeyId", ""),
+                        "stored_bytes": g.get("storedBytes", 0),
+                    }
+                )
+        return _frame("log_groups", rows)
+
+    # -- the run itself --------------------------------------------------------------------
+    @cached_property
+    def errors(self) -> pd.DataFrame:
+        return _frame(
+            "errors",
+            ({"account": self.account} | e for e in self.snapshot.manifest.get("errors", [])),
+        )
+
+    @cached_property
+    def api_calls(self) -> pd.DataFrame:
+        return _frame("api_calls", self.snapshot.manifest.get("api_calls", []))
+
+    def tables(self) -> dict[str, pd.DataFrame]:
+        """Every resource table by name (not errors or api_calls)."""
+        names = [n for n in SCHEMA if n not in {"errors", "api_calls"}]
+        return {n: getattr(self, n) for n in names}

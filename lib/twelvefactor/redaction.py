@@ -1,0 +1,175 @@
+"""Find secret-looking values and replace them by a marker before anything is written.
+
+The marker keeps what the detector saw -- its kind, the value's length and a short salted hash --
+so checks can still say *what* was found (and whether two environments share one secret) without
+the value ever reaching a snapshot, notebook, report or log.
+
+    [REDACTED kind=aws-access-key-id len=20 hash=1f3a9c0d]
+"""
+
+from __future__ import annotations
+
+import hashlib
+import math
+import re
+import secrets
+from collections import Counter
+from dataclasses import dataclass
+from typing import Any
+
+MARKER_RE = re.compile(r"\[REDACTED kind=(?P<kind>[a-z0-9-]+) len=(?P<length>\d+) hash=(?P<hash>[0-9a-f]{8})\]")
+
+#: Variable names that say "this is a secret" (Security Hub ECS.8 keys included).
+SECRET_NAME_RE = re.compile(
+    r"(PASSWORD|PASSWD|PASSPHRASE|SECRET|TOKEN|API_?KEY|PRIVATE_?KEY|ACCESS_?KEY|CREDENTIAL|"
+    r"AUTH_DATA|CLIENT_?KEY|SIGNING_?KEY|ENCRYPTION_?KEY|DSN)",
+    re.IGNORECASE,
+)
+#: Names that Security Hub ECS.8 / AWS Config ecs-no-environment-secrets flag on sight.
+ECS8_NAMES = frozenset({"AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY", "ECS_ENGINE_AUTH_DATA"})
+
+# Patterns found anywhere inside a string: (kind, regex, group to redact)
+_SUBSTRING_DETECTORS: list[tuple[str, re.Pattern[str], int]] = [
+    (
+        "private-key",
+        re.compile(
+            r"-----BEGIN [A-Z ]*PRIVATE KEY-----.*?(?:-----END [A-Z ]*PRIVATE KEY-----|$)", re.S
+        ),
+        0,
+    ),
+    ("aws-access-key-id", re.compile(r"(?<![A-Z0-9])(?:AKIA|ASIA)[A-Z0-9]{16}(?![A-Z0-9])"), 0),
+    ("url-password", re.compile(r"[a-zA-Z][a-zA-Z0-9+.-]*://[^/\s:@]+:([^/\s@]+)@"), 1),
+    (
+        "token",
+        re.compile(
+            r"(?:ghp_[A-Za-z0-9]{36}|github_pat_\w{22,}|xox[abprs]-[A-Za-z0-9-]{10,}"
+            r"|sk_(?:live|test)_[A-Za-z0-9]{16,}|glpat-[A-Za-z0-9_-]{20,}"
+            r"|eyJ[A-Za-z0-9_-]{10,}\.eyJ[A-Za-z0-9_-]{10,}\.[A-Za-z0-9_-]{10,})"
+        ),
+        0,
+    ),
+]
+_AWS_SECRET_KEY_RE = re.compile(r"^[A-Za-z0-9/+]{40}$")
+_TOKENISH_RE = re.compile(r"^[A-Za-z0-9+/=_\-.]{20,}$")
+_UUID_RE = re.compile(r"^[0-9a-fA-F]{8}-([0-9a-fA-F]{4}-){3}[0-9a-fA-F]{12}$")
+_REFERENCE_RE = re.compile(
+    r"^(arn:aws[a-z-]*:|/[\w./-]+$|\{\{resolve:|ssm:|secretsmanager:|s3://|https?://[^@\s]+$)"
+)
+_PLAIN_RE = re.compile(r"^(true|false|yes|no|on|off|none|null|-?\d+(\.\d+)?)$", re.I)
+
+
+@dataclass(frozen=True)
+class Redacted:
+    """What a marker tells about the value it replaced."""
+
+    kind: str
+    length: int
+    hash: str
+
+
+def parse_marker(value: Any) -> Redacted | None:
+    """The redaction in ``value`` (the first, if several), or None."""
+    if not isinstance(value, str):
+        return None
+    match = MARKER_RE.search(value)
+    if not match:
+        return None
+    return Redacted(match["kind"], int(match["length"]), match["hash"])
+
+
+def is_reference(value: str) -> bool:
+    """True for values that point at a secret rather than hold one (ARNs, SSM paths, ...)."""
+    return bool(_REFERENCE_RE.match(value.strip()))
+
+
+def shannon_entropy(value: str) -> float:
+    if not value:
+        return 0.0
+    counts = Counter(value)
+    return -sum(n / len(value) * math.log2(n / len(value)) for n in counts.values())
+
+
+def detect(value: str, name: str | None = None) -> str | None:
+    """The kind of secret ``value`` (named ``name``) looks like, or None."""
+    if not isinstance(value, str) or not value or MARKER_RE.fullmatch(value):
+        return None
+    for kind, pattern, _ in _SUBSTRING_DETECTORS:
+        if pattern.search(value):
+            return kind
+    stripped = value.strip()
+    if is_reference(stripped) or _PLAIN_RE.match(stripped):
+        return None
+    if _AWS_SECRET_KEY_RE.match(stripped) and (
+        (name and "SECRET" in name.upper()) or shannon_entropy(stripped) >= 4.2
+    ):
+        return "aws-secret-access-key"
+    if name and SECRET_NAME_RE.search(name):
+        return "secret-name"
+    if (
+        _TOKENISH_RE.match(stripped)
+        and not _UUID_RE.match(stripped)
+        and shannon_entropy(stripped) >= 4.0
+    ):
+        return "high-entropy"
+    return None
+
+
+class Redactor:
+    """Replaces secret-looking values by markers; the salt keeps hashes unlinkable across audits."""
+
+    def __init__(self, salt: str = ""):
+        self.salt = salt or secrets.token_hex(16)
+        self.count: Counter[str] = Counter()
+
+    def marker(self, kind: str, value: str) -> str:
+        self.count[kind] += 1
+        digest = hashlib.sha256((self.salt + value).encode()).hexdigest()[:8]
+        return f"[REDACTED kind={kind} len={len(value)} hash={digest}]"
+
+    def value(self, value: str, name: str | None = None) -> str:
+        """Redact a whole value (of a variable called ``name``), or the secret parts inside it."""
+        kind = detect(value, name)
+        if kind is None:
+            return value
+        if kind in {"secret-name", "aws-secret-access-key", "high-entropy"}:
+            return self.marker(kind, value)
+        return self.text(value)
+
+    def text(self, text: str) -> str:
+        """Redact the secret-looking parts of free text, keeping the rest readable."""
+        for kind, pattern, group in _SUBSTRING_DETECTORS:
+
+            def repl(match: re.Match[str], kind: str = kind, group: int = group) -> str:
+                whole = match.group(0)
+                secret = match.group(group)
+                start = match.start(group) - match.start(0)
+                return whole[:start] + self.marker(kind, secret) + whole[start + len(secret) :]
+
+            text = pattern.sub(repl, text)
+        return text
+
+    def tree(self, obj: Any) -> Any:
+        """A copy of a JSON-like structure with every secret-looking value redacted.
+
+        Name/value pairs (ECS ``environment``, CodeBuild variables) and name-keyed maps (Lambda
+        ``Variables``, ``dockerLabels``) are judged by name and value; any other string only by
+        the patterns that are secrets wherever they stand (keys, private keys, URL passwords).
+        """
+        if isinstance(obj, dict):
+            if isinstance(obj.get("name"), str) and isinstance(obj.get("value"), str):
+                out = {k: self.tree(v) for k, v in obj.items() if k != "value"}
+                out["value"] = self.value(obj["value"], obj["name"])
+                return out
+            return {
+                k: (
+                    {n: self.value(v, n) if isinstance(v, str) else self.tree(v) for n, v in vs.items()}
+                    if k in {"Variables", "dockerLabels"} and isinstance(vs, dict)
+                    else self.tree(vs)
+                )
+                for k, vs in obj.items()
+            }
+        if isinstance(obj, list):
+            return [self.tree(v) for v in obj]
+        if isinstance(obj, str):
+            return self.text(obj)
+        return obj

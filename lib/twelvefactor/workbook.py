@@ -1,0 +1,169 @@
+"""The workbook object the notebooks use: one line to open, then tables and plots by check id."""
+
+from __future__ import annotations
+
+import json
+import logging
+from functools import cached_property
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+
+from . import settings as settings_mod
+from .aws import AwsAccess
+from .catalog import CheckMeta, load_catalog
+from .checks import run_checks
+from .errors import ConfigurationError
+from .findings import COLUMNS, to_frame
+from .inventory import Inventory
+from .settings import Settings
+from .snapshot import Snapshot
+
+log = logging.getLogger(__name__)
+
+SHOWN = ["status", "application", "environment", "region", "resource_id", "message"]
+
+
+def acquire_snapshot(settings: Settings, *, progress: bool = False) -> tuple[Settings, Snapshot]:
+    """The one place that decides where a Snapshot comes from: demo, live or disk."""
+    from .collect import collect
+
+    if settings.source == "snapshot":
+        snap = Snapshot.load(settings.snapshot)
+        if settings.regions and not set(settings.regions) <= set(snap.regions):
+            raise ConfigurationError(
+                "regions",
+                f"{list(settings.regions)} are not all in the snapshot ({snap.regions}).",
+                "leave regions empty to use the snapshot's, or collect a new snapshot.",
+            )
+        return settings.with_(regions=tuple(snap.regions)), snap
+    if settings.source == "demo":
+        from .demo import in_process, load_scenario
+
+        scenario = load_scenario()
+        settings = settings.with_(
+            regions=settings.regions or scenario.regions,
+            redaction_salt=settings.redaction_salt or scenario.redaction_salt,
+        )
+        if settings.endpoint_url:  # a demo server someone seeded (make lab, twelvefactor demo)
+            access = AwsAccess(settings, demo=True)
+            return settings, collect(access, settings, progress=progress, source="demo")
+        with in_process(scenario):
+            access = AwsAccess(settings, demo_in_process=True)
+            return settings, collect(access, settings, progress=progress, source="demo")
+    access = AwsAccess(settings)
+    return settings, collect(access, settings, progress=progress, source="live")
+
+
+class Workbook:
+    """Settings, snapshot, inventory and findings of one audit, for notebooks and the runner."""
+
+    def __init__(self, settings: Settings, snapshot: Snapshot):
+        self.settings = settings
+        self.snapshot = snapshot
+        self.inventory = Inventory(snapshot, settings)
+
+    @classmethod
+    def open(cls, progress: bool = False, **parameters: Any) -> Workbook:
+        """Open from notebook parameters (empty values fall back to the environment)."""
+        settings = settings_mod.resolve(**parameters)
+        settings, snapshot = acquire_snapshot(settings, progress=progress)
+        return cls(settings, snapshot)
+
+    # -- findings --------------------------------------------------------------------------
+    @cached_property
+    def findings(self) -> pd.DataFrame:
+        """Every finding of every implemented check, in the schema of DESIGN.md."""
+        return to_frame(run_checks(self.inventory, self.settings))
+
+    def findings_for(self, factor: int | None = None, check_id: str | None = None) -> pd.DataFrame:
+        f = self.findings
+        if factor is not None:
+            f = f[f["factor"] == factor]
+        if check_id is not None:
+            f = f[f["check_id"] == check_id]
+        return f.reset_index(drop=True)
+
+    def meta(self, check_id: str) -> CheckMeta:
+        catalog = load_catalog()
+        if check_id not in catalog:
+            raise ConfigurationError("check_id", f"no check {check_id!r}.", "see `twelvefactor checks`.")
+        return catalog[check_id]
+
+    def check(self, check_id: str) -> pd.DataFrame:
+        """The findings of one check, the failures first, in a notebook-friendly shape."""
+        self.meta(check_id)
+        f = self.findings_for(check_id=check_id)
+        order = {"FAIL": 0, "ERROR": 1, "SKIP": 2, "INFO": 3, "PASS": 4}
+        return (
+            f.assign(_o=f["status"].map(order))
+            .sort_values(["_o", "application", "environment", "resource_id"], kind="stable")[SHOWN]
+            .reset_index(drop=True)
+        )
+
+    def evidence(self, check_id: str) -> pd.DataFrame:
+        """The evidence behind one check as a table (values of secrets are redacted markers)."""
+        from .evidence import EVIDENCE
+
+        self.meta(check_id)
+        return EVIDENCE[check_id](self)
+
+    def summary(self, factor: int | None = None) -> pd.DataFrame:
+        """Counts of findings per check and status (one row per check)."""
+        f = self.findings_for(factor=factor)
+        table = pd.crosstab([f["check_id"], f["title"]], f["status"])
+        for status in ["FAIL", "ERROR", "SKIP", "INFO", "PASS"]:
+            if status not in table.columns:
+                table[status] = 0
+        return table[["FAIL", "ERROR", "SKIP", "INFO", "PASS"]].reset_index()
+
+    def plot(self, name: str, **kwargs: Any):
+        """A named figure (see twelvefactor.plots.PLOTS)."""
+        from .plots import PLOTS
+
+        if name not in PLOTS:
+            raise ConfigurationError("plot", f"no plot {name!r}.", f"use one of {sorted(PLOTS)}.")
+        return PLOTS[name](self, **kwargs)
+
+    # -- the account at a glance ----------------------------------------------------------
+    def overview(self) -> pd.DataFrame:
+        """Resources collected per table, region and environment."""
+        rows = []
+        for table, frame in self.inventory.tables().items():
+            if frame.empty:
+                continue
+            counts = frame.groupby(["region", "environment"], dropna=False).size()
+            for (region, env), n in counts.items():
+                rows.append({"resource": table, "region": region,
+                             "environment": env or "(unknown)", "count": int(n)})
+        frame = pd.DataFrame(rows, columns=["resource", "region", "environment", "count"])
+        return frame.pivot_table(index="resource", columns=["region", "environment"],
+                                 values="count", fill_value=0, aggfunc="sum")
+
+    def run_info(self) -> pd.Series:
+        m = self.snapshot.manifest
+        return pd.Series({
+            "source": m.get("source", ""),
+            "account": m.get("account", ""),
+            "caller": m.get("caller_arn", ""),
+            "regions": ", ".join(m.get("regions", [])),
+            "collected": f"{m.get('started_at', '')} .. {m.get('finished_at', '')}",
+            "API calls": m.get("api_call_total", 0),
+            "collection errors": len(m.get("errors", [])),
+            "values redacted": sum(m.get("redactions", {}).values()),
+            "tool version": m.get("tool_version", ""),
+        }, name="this audit")
+
+    # -- papermill -------------------------------------------------------------------------
+    def export(self, factor: int | None = None) -> Path | None:
+        """Write this notebook's findings to output_dir (when set) for the runner to compare."""
+        if not self.settings.output_dir:
+            return None
+        out = Path(self.settings.output_dir)
+        out.mkdir(parents=True, exist_ok=True)
+        name = f"findings-{factor:02d}.json" if factor is not None else "findings-all.json"
+        rows = self.findings_for(factor=factor)[COLUMNS].to_dict(orient="records")
+        path = out / name
+        path.write_text(json.dumps(rows, indent=1, default=str))
+        return path
