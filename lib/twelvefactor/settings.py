@@ -188,9 +188,9 @@ def resolve(
             "give a URL such as http://127.0.0.1:5000, or leave it empty for AWS.",
         )
 
-    if isinstance(app_map, str):
+    if isinstance(app_map, str) and app_map.strip():
         app_map = _parse_app_map(app_map, "app_map")
-    elif app_map is None:
+    elif not app_map:
         raw = env.get("TWELVEFACTOR_APP_MAP", "")
         app_map = _parse_app_map(raw, "TWELVEFACTOR_APP_MAP") if raw else {}
     for pattern, target in app_map.items():

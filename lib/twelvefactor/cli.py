@@ -1,0 +1,177 @@
+"""The ``twelvefactor`` command line."""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import sys
+from pathlib import Path
+
+from . import __version__
+from .errors import TwelveFactorError
+
+EPILOG = """exit codes: 0 clean; 1 FAIL findings at or above --fail-on; 2 could not run (bad input,
+a notebook failed)."""
+
+
+def _source_args(p: argparse.ArgumentParser) -> None:
+    g = p.add_mutually_exclusive_group()
+    g.add_argument("--demo", action="store_true", help="audit the built-in demo account (no AWS)")
+    g.add_argument("--snapshot", metavar="DIR", help="replay a saved snapshot (no AWS)")
+    g.add_argument("--live", action="store_true", help="audit a real account (the default "
+                   "when --profile or --endpoint-url is given)")
+    p.add_argument("--profile", help="AWS named profile (default: $AWS_PROFILE)")
+    p.add_argument("--region", action="append", dest="regions", metavar="REGION",
+                   help="region to audit; repeat for several (default: $TWELVEFACTOR_REGIONS, "
+                   "$AWS_REGION, $AWS_DEFAULT_REGION, the profile's region)")
+    p.add_argument("--endpoint-url", help="AWS endpoint, e.g. a moto server (default: "
+                   "$AWS_ENDPOINT_URL)")
+    p.add_argument("--app-map", metavar="JSON",
+                   help='resource-name glob -> "application/environment", as JSON')
+    p.add_argument("--max-workers", type=int, help="collection threads (default 8)")
+
+
+def _settings(args: argparse.Namespace):
+    from .settings import resolve
+
+    source = None
+    if args.demo:
+        source = "demo"
+    elif args.snapshot:
+        source = "snapshot"
+    elif args.live or args.profile:
+        source = "live"
+    return resolve(
+        source=source,
+        snapshot=args.snapshot,
+        profile=args.profile,
+        regions=args.regions,
+        endpoint_url=args.endpoint_url,
+        app_map=args.app_map,
+        max_workers=args.max_workers,
+    )
+
+
+def cmd_audit(args: argparse.Namespace) -> int:
+    from .runner import audit, default_out, isatty, summary_text
+
+    settings = _settings(args)
+    out = Path(args.out) if args.out else default_out(settings)
+    run = audit(
+        settings,
+        out,
+        fail_on=args.fail_on,
+        notebooks=args.notebook,
+        run_notebooks=not args.no_notebooks,
+        progress=not args.quiet and isatty(),
+    )
+    if not args.quiet or run["exit_code"]:
+        print(summary_text(run, out))
+    return run["exit_code"]
+
+
+def cmd_snapshot(args: argparse.Namespace) -> int:
+    from .workbook import acquire_snapshot
+
+    settings = _settings(args)
+    _, snap = acquire_snapshot(settings, progress=sys.stderr.isatty())
+    path = snap.write(args.out)
+    print(f"snapshot of {snap.account} ({', '.join(snap.regions)}): "
+          f"{snap.manifest['api_call_total']} API calls, {len(snap.manifest['errors'])} errors "
+          f"-> {path}")
+    return 0
+
+
+def cmd_demo(args: argparse.Namespace) -> int:
+    if args.action == "seed":
+        from .demo import load_scenario, seed_server
+
+        if not args.endpoint_url:
+            raise TwelveFactorError(
+                "endpoint-url: seeding needs a moto server. Fix: start one "
+                "(`moto_server -H 127.0.0.1 -p 5000`) and pass --endpoint-url "
+                "http://127.0.0.1:5000."
+            )
+        seed_server(load_scenario(), args.endpoint_url)
+        print(f"seeded the demo account into {args.endpoint_url}")
+        return 0
+    args.demo, args.snapshot, args.live, args.profile = True, None, False, None
+    args.regions, args.app_map, args.max_workers = None, None, None
+    args.out = args.out or "reports/demo"
+    return cmd_audit(args)
+
+
+def cmd_checks(args: argparse.Namespace) -> int:
+    from .catalog import load_catalog
+    from .checks import registry
+
+    impl = registry()
+    for meta in load_catalog().values():
+        if args.factor and meta.factor != args.factor:
+            continue
+        mark = "" if meta.id in impl else "  (not implemented)"
+        print(f"{meta.id:32} {meta.severity.value:9} {meta.title}{mark}")
+    return 0
+
+
+def _audit_args(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--out", metavar="DIR", help="report folder (default: reports/demo for the "
+                   "demo, reports/audit-<time> otherwise)")
+    p.add_argument("--fail-on", default="high", choices=["critical", "high", "medium", "low"],
+                   help="exit 1 when a FAIL of this severity or above is found (default: high)")
+    p.add_argument("--notebook", action="append", metavar="PREFIX",
+                   help="run only notebooks whose names start with PREFIX (repeatable)")
+    p.add_argument("--no-notebooks", action="store_true", help="findings only, no notebooks")
+    p.add_argument("--quiet", action="store_true", help="no progress bars; print only on failure")
+
+
+def parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(
+        prog="twelvefactor", description="Audit an AWS account against the twelve factors.",
+        epilog=EPILOG,
+    )
+    p.add_argument("--version", action="version", version=f"twelvefactor {__version__}")
+    p.add_argument("-v", "--verbose", action="store_true", help="log API failures as they happen")
+    sub = p.add_subparsers(dest="command", required=True)
+
+    a = sub.add_parser("audit", help="collect, run the notebooks, write the report",
+                       epilog=EPILOG)
+    _source_args(a)
+    _audit_args(a)
+    a.set_defaults(func=cmd_audit)
+
+    s = sub.add_parser("snapshot", help="collect only, into a snapshot folder")
+    _source_args(s)
+    s.add_argument("--out", required=True, metavar="DIR", help="snapshot folder to write")
+    s.set_defaults(func=cmd_snapshot)
+
+    d = sub.add_parser("demo", help="audit the demo account, or seed it into a moto server")
+    d.add_argument("action", nargs="?", choices=["audit", "seed"], default="audit")
+    d.add_argument("--endpoint-url", help="moto server to seed (with 'seed')")
+    _audit_args(d)
+    d.set_defaults(func=cmd_demo)
+
+    c = sub.add_parser("checks", help="list the check catalog")
+    c.add_argument("--factor", type=int, help="only this factor (1-12)")
+    c.set_defaults(func=cmd_checks)
+    return p
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = parser().parse_args(argv)
+    logging.basicConfig(
+        level=logging.INFO if args.verbose else logging.ERROR,
+        format="%(levelname)s %(name)s: %(message)s",
+    )
+    try:
+        return args.func(args)
+    except TwelveFactorError as exc:
+        print(f"twelvefactor: error: {exc}", file=sys.stderr)
+        return exc.exit_code
+    except KeyboardInterrupt:
+        print("twelvefactor: interrupted", file=sys.stderr)
+        return 130
+
+
+if __name__ == "__main__":
+    sys.exit(main())

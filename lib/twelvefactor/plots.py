@@ -1,0 +1,146 @@
+"""Figures for the notebooks and the report. Colours: Okabe-Ito, safe for colour-blind readers.
+
+Figures are built with ``matplotlib.figure.Figure`` (not pyplot): nothing global, nothing shown
+twice in a notebook, nothing leaked between calls. Jupyter displays a returned Figure as PNG.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import TYPE_CHECKING
+
+import matplotlib.colors
+import pandas as pd
+from matplotlib.figure import Figure
+
+if TYPE_CHECKING:
+    from .workbook import Workbook
+
+STATUS_COLOURS = {
+    "FAIL": "#D55E00",  # vermillion
+    "ERROR": "#CC79A7",  # reddish purple
+    "SKIP": "#999999",  # grey
+    "INFO": "#56B4E9",  # sky blue
+    "PASS": "#009E73",  # bluish green
+}
+PLOTS: dict[str, Callable[..., Figure]] = {}
+
+
+def plot(name: str):
+    def register(fn):
+        PLOTS[name] = fn
+        return fn
+
+    return register
+
+
+def _empty(ax, text: str = "nothing to show") -> None:
+    ax.text(0.5, 0.5, text, ha="center", va="center", transform=ax.transAxes, color="#555555")
+    ax.set_axis_off()
+
+
+@plot("status")
+def status_by_check(wb: Workbook, factor: int | None = None) -> Figure:
+    """Stacked horizontal bars: findings per check, by status."""
+    summary = wb.summary(factor).set_index("check_id")
+    statuses = [s for s in STATUS_COLOURS if s in summary.columns]
+    fig = Figure(figsize=(8, 0.5 * max(len(summary), 2) + 1))
+    ax = fig.subplots()
+    if summary.empty:
+        _empty(ax)
+        return fig
+    summary[statuses][::-1].plot.barh(
+        stacked=True, ax=ax, color=[STATUS_COLOURS[s] for s in statuses], width=0.7
+    )
+    ax.set_xlabel("findings")
+    ax.set_ylabel("")
+    ax.legend(title="status", bbox_to_anchor=(1.01, 1), loc="upper left", frameon=False)
+    ax.set_title("Findings per check" + (f" (factor {factor})" if factor else ""))
+    ax.spines[["top", "right"]].set_visible(False)
+    fig.tight_layout()
+    return fig
+
+
+@plot("inventory")
+def inventory_counts(wb: Workbook) -> Figure:
+    """Resources collected per kind and environment."""
+    rows = [
+        {"resource": name, "environment": env or "(unknown)", "count": n}
+        for name, frame in wb.inventory.tables().items()
+        if not frame.empty
+        for env, n in frame.groupby("environment").size().items()
+    ]
+    fig = Figure(figsize=(8, 4.5))
+    ax = fig.subplots()
+    if not rows:
+        _empty(ax, "no resources collected")
+        return fig
+    table = pd.DataFrame(rows).pivot_table(
+        index="resource", columns="environment", values="count", aggfunc="sum", fill_value=0
+    )
+    palette = ["#0072B2", "#E69F00", "#999999", "#009E73", "#CC79A7", "#56B4E9"]
+    table.plot.barh(stacked=True, ax=ax, color=palette[: len(table.columns)], width=0.7)
+    ax.set_xlabel("resources")
+    ax.set_ylabel("")
+    ax.set_title("What was collected, per environment")
+    ax.legend(title="environment", bbox_to_anchor=(1.01, 1), loc="upper left", frameon=False)
+    ax.spines[["top", "right"]].set_visible(False)
+    fig.tight_layout()
+    return fig
+
+
+@plot("config-sources")
+def config_sources(wb: Workbook) -> Figure:
+    """Per application and environment: plain variables, flagged variables, injected secrets."""
+    inv = wb.inventory
+    env = inv.environment[inv.environment["in_use"]]
+    refs = inv.secret_refs[inv.secret_refs["in_use"]]
+    key = ["application", "environment"]
+    flagged = (env["redacted_kind"] != "") | env["ecs8_name"]
+    table = pd.DataFrame({
+        "plain config": env[~flagged].groupby(key).size(),
+        "secret in plaintext": env[flagged].groupby(key).size(),
+        "injected secret": refs.groupby(key).size(),
+    }).fillna(0).astype(int)
+    fig = Figure(figsize=(8, 0.45 * max(len(table), 2) + 1.2))
+    ax = fig.subplots()
+    if table.empty:
+        _empty(ax, "no containers in use")
+        return fig
+    table.index = [f"{a} ({e})" for a, e in table.index]
+    table[::-1].plot.barh(stacked=True, ax=ax, width=0.7,
+                          color=["#0072B2", STATUS_COLOURS["FAIL"], STATUS_COLOURS["PASS"]])
+    ax.set_xlabel("variables given to the containers")
+    ax.set_title("Where each service's config comes from")
+    ax.legend(bbox_to_anchor=(1.01, 1), loc="upper left", frameon=False)
+    ax.spines[["top", "right"]].set_visible(False)
+    fig.tight_layout()
+    return fig
+
+
+@plot("presence")
+def presence_matrix(wb: Workbook, check_id: str, application: str | None = None) -> Figure:
+    """A key x environment grid (from a presence evidence table): gaps jump out in vermillion."""
+    table = wb.evidence(check_id)
+    key = table.columns[1] if len(table.columns) > 1 else "key"
+    if application:
+        table = table[table["application"] == application]
+    fig_h = 0.32 * max(len(table), 3) + 1.3
+    fig = Figure(figsize=(8, fig_h))
+    ax = fig.subplots()
+    envs = [c for c in table.columns if c not in ("application", key)]
+    if table.empty or not envs:
+        _empty(ax)
+        return fig
+    codes = table[envs].replace({"✓": 1.0, "✗": 0.0, "": float("nan")}).astype(float)
+    colours = matplotlib.colors.ListedColormap([STATUS_COLOURS["FAIL"], STATUS_COLOURS["PASS"]])
+    ax.imshow(codes.to_numpy(), aspect="auto", cmap=colours, vmin=0, vmax=1)
+    for (i, j), v in pd.DataFrame(codes.to_numpy()).stack().items():
+        ax.text(j, i, "✓" if v == 1 else "missing", ha="center", va="center", color="white",
+                fontsize=8)
+    ax.set_xticks(range(len(envs)), envs)
+    ax.xaxis.tick_top()
+    ax.set_yticks(range(len(table)), [f"{a}: {k}" for a, k in zip(table["application"], table[key], strict=True)], fontsize=8)
+    ax.set_xlabel("green: present  ·  vermillion: missing  ·  blank: not deployed there", fontsize=9)
+    fig.tight_layout()
+    return fig
