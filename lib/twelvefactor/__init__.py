@@ -7,8 +7,8 @@ __version__ = "0.1.0"
 __all__ = ["__version__", "open"]
 
 
-def open(**parameters):  # noqa: A001 - the notebooks' one-liner: twelvefactor.open(...)
-    """Open the workbook: resolve settings, get a snapshot (demo, live or saved), build inventory."""
+def open(**parameters):  # noqa: A001 - the notebooks' one-liner
+    """Open the workbook: resolve settings, get a snapshot (demo, live, saved), build inventory."""
     from .workbook import Workbook
 
     return Workbook.open(**parameters)

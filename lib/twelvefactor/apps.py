@@ -79,7 +79,7 @@ def place(
     name: str,
     tags: Mapping[str, str],
     settings: Settings,
-    parent: Placement = Placement(),
+    parent: Placement | None = None,
     *,
     name_gives_app: bool = True,
 ) -> Placement:
@@ -97,7 +97,7 @@ def place(
     named = from_name(name)
     if not name_gives_app:
         named = Placement("", named.environment)
-    return explicit.or_(tagged).or_(named).or_(parent)
+    return explicit.or_(tagged).or_(named).or_(parent or Placement())
 
 
 def split_hierarchy(path: str) -> tuple[str, str, str]:

@@ -222,23 +222,31 @@ class AwsAccess:
             ) from None
         except botocore.exceptions.TokenRetrievalError as exc:
             raise ConfigurationError(
-                "credentials", f"could not get a token ({exc}).",
+                "credentials",
+                f"could not get a token ({exc}).",
                 f"run `aws sso login --profile {self.settings.profile or 'NAME'}`.",
             ) from None
         except botocore.exceptions.ClientError as exc:
             code = exc.response.get("Error", {}).get("Code", "")
             if code in {"ExpiredToken", "ExpiredTokenException", "RequestExpired"}:
                 raise ConfigurationError(
-                    "credentials", "your AWS credentials have expired.",
+                    "credentials",
+                    "your AWS credentials have expired.",
                     "refresh them (e.g. `aws sso login`) and run again.",
                 ) from None
-            if code in {"InvalidClientTokenId", "SignatureDoesNotMatch", "UnrecognizedClientException"}:
+            if code in {
+                "InvalidClientTokenId",
+                "SignatureDoesNotMatch",
+                "UnrecognizedClientException",
+            }:
                 raise ConfigurationError(
-                    "credentials", f"AWS rejected the credentials ({code}).",
+                    "credentials",
+                    f"AWS rejected the credentials ({code}).",
                     "check the profile's access key, or use a working profile.",
                 ) from None
             raise ConfigurationError(
-                "credentials", f"sts:GetCallerIdentity failed ({code}).",
+                "credentials",
+                f"sts:GetCallerIdentity failed ({code}).",
                 "check the credentials and that STS is reachable from here.",
             ) from None
         return {"account": ident["Account"], "arn": ident["Arn"], "user_id": ident["UserId"]}

@@ -43,7 +43,8 @@ def load_catalog() -> dict[str, CheckMeta]:
             )
         if not ID_RE.match(entry["id"]) or int(entry["id"][2:4]) != entry["factor"]:
             raise ConfigurationError(
-                "checks.yaml", f"bad id {entry['id']!r} for factor {entry['factor']}.",
+                "checks.yaml",
+                f"bad id {entry['id']!r} for factor {entry['factor']}.",
                 "ids are TF<NN>-<SLUG> with NN the factor number.",
             )
         catalog[entry["id"]] = CheckMeta(

@@ -18,16 +18,26 @@ def _source_args(p: argparse.ArgumentParser) -> None:
     g = p.add_mutually_exclusive_group()
     g.add_argument("--demo", action="store_true", help="audit the built-in demo account (no AWS)")
     g.add_argument("--snapshot", metavar="DIR", help="replay a saved snapshot (no AWS)")
-    g.add_argument("--live", action="store_true", help="audit a real account (the default "
-                   "when --profile or --endpoint-url is given)")
+    g.add_argument(
+        "--live",
+        action="store_true",
+        help="audit a real account (the default when --profile or --endpoint-url is given)",
+    )
     p.add_argument("--profile", help="AWS named profile (default: $AWS_PROFILE)")
-    p.add_argument("--region", action="append", dest="regions", metavar="REGION",
-                   help="region to audit; repeat for several (default: $TWELVEFACTOR_REGIONS, "
-                   "$AWS_REGION, $AWS_DEFAULT_REGION, the profile's region)")
-    p.add_argument("--endpoint-url", help="AWS endpoint, e.g. a moto server (default: "
-                   "$AWS_ENDPOINT_URL)")
-    p.add_argument("--app-map", metavar="JSON",
-                   help='resource-name glob -> "application/environment", as JSON')
+    p.add_argument(
+        "--region",
+        action="append",
+        dest="regions",
+        metavar="REGION",
+        help="region to audit; repeat for several (default: $TWELVEFACTOR_REGIONS, "
+        "$AWS_REGION, $AWS_DEFAULT_REGION, the profile's region)",
+    )
+    p.add_argument(
+        "--endpoint-url", help="AWS endpoint, e.g. a moto server (default: $AWS_ENDPOINT_URL)"
+    )
+    p.add_argument(
+        "--app-map", metavar="JSON", help='resource-name glob -> "application/environment", as JSON'
+    )
     p.add_argument("--max-workers", type=int, help="collection threads (default 8)")
 
 
@@ -76,9 +86,11 @@ def cmd_snapshot(args: argparse.Namespace) -> int:
     settings = _settings(args)
     _, snap = acquire_snapshot(settings, progress=sys.stderr.isatty())
     path = snap.write(args.out)
-    print(f"snapshot of {snap.account} ({', '.join(snap.regions)}): "
-          f"{snap.manifest['api_call_total']} API calls, {len(snap.manifest['errors'])} errors "
-          f"-> {path}")
+    print(
+        f"snapshot of {snap.account} ({', '.join(snap.regions)}): "
+        f"{snap.manifest['api_call_total']} API calls, {len(snap.manifest['errors'])} errors "
+        f"-> {path}"
+    )
     return 0
 
 
@@ -115,27 +127,38 @@ def cmd_checks(args: argparse.Namespace) -> int:
 
 
 def _audit_args(p: argparse.ArgumentParser) -> None:
-    p.add_argument("--out", metavar="DIR", help="report folder (default: reports/demo for the "
-                   "demo, reports/audit-<time> otherwise)")
-    p.add_argument("--fail-on", default="high", choices=["critical", "high", "medium", "low"],
-                   help="exit 1 when a FAIL of this severity or above is found (default: high)")
-    p.add_argument("--notebook", action="append", metavar="PREFIX",
-                   help="run only notebooks whose names start with PREFIX (repeatable)")
+    p.add_argument(
+        "--out",
+        metavar="DIR",
+        help="report folder (default: reports/demo for the demo, reports/audit-<time> otherwise)",
+    )
+    p.add_argument(
+        "--fail-on",
+        default="high",
+        choices=["critical", "high", "medium", "low"],
+        help="exit 1 when a FAIL of this severity or above is found (default: high)",
+    )
+    p.add_argument(
+        "--notebook",
+        action="append",
+        metavar="PREFIX",
+        help="run only notebooks whose names start with PREFIX (repeatable)",
+    )
     p.add_argument("--no-notebooks", action="store_true", help="findings only, no notebooks")
     p.add_argument("--quiet", action="store_true", help="no progress bars; print only on failure")
 
 
 def parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(
-        prog="twelvefactor", description="Audit an AWS account against the twelve factors.",
+        prog="twelvefactor",
+        description="Audit an AWS account against the twelve factors.",
         epilog=EPILOG,
     )
     p.add_argument("--version", action="version", version=f"twelvefactor {__version__}")
     p.add_argument("-v", "--verbose", action="store_true", help="log API failures as they happen")
     sub = p.add_subparsers(dest="command", required=True)
 
-    a = sub.add_parser("audit", help="collect, run the notebooks, write the report",
-                       epilog=EPILOG)
+    a = sub.add_parser("audit", help="collect, run the notebooks, write the report", epilog=EPILOG)
     _source_args(a)
     _audit_args(a)
     a.set_defaults(func=cmd_audit)

@@ -30,7 +30,9 @@ def _secrets_in_env(wb: Workbook) -> pd.DataFrame:
     """Every plaintext variable that looks secret; values appear only as redaction markers."""
     env = wb.inventory.environment
     flagged = env[(env["redacted_kind"] != "") | env["ecs8_name"]].copy()
-    flagged["detected"] = flagged["redacted_kind"].where(flagged["redacted_kind"] != "", "ecs8-key-name")
+    flagged["detected"] = flagged["redacted_kind"].where(
+        flagged["redacted_kind"] != "", "ecs8-key-name"
+    )
     flagged["task_definition"] = flagged["family"] + ":" + flagged["revision"].astype(str)
     cols = PLACE + ["task_definition", "container", "name", "detected", "value"]
     return flagged[cols].sort_values(PLACE + ["task_definition", "name"]).reset_index(drop=True)
@@ -42,8 +44,15 @@ def _secret_refs(wb: Workbook) -> pd.DataFrame:
     rows = []
     for _, f in wb.findings_for(check_id="TF03-SECRET-REFS-RESOLVE").iterrows():
         for ref in json.loads(f["evidence"]).get("references", []):
-            rows.append({"application": f["application"], "environment": f["environment"],
-                         "region": f["region"], "task_definition": f["resource_id"]} | ref)
+            rows.append(
+                {
+                    "application": f["application"],
+                    "environment": f["environment"],
+                    "region": f["region"],
+                    "task_definition": f["resource_id"],
+                }
+                | ref
+            )
     cols = PLACE + ["task_definition", "container", "name", "verdict", "detail"]
     return pd.DataFrame(rows, columns=cols)
 

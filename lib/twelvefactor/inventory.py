@@ -121,7 +121,8 @@ SCHEMA: dict[str, list[str]] = {
         "tags",
     ],
     "images": BASE + ["repository", "digest", "tags", "size_bytes", "pushed_at"],
-    "log_groups": BASE + ["log_group", "log_group_arn", "retention_days", "kms_key_id", "stored_bytes"],
+    "log_groups": BASE
+    + ["log_group", "log_group_arn", "retention_days", "kms_key_id", "stored_bytes"],
     "errors": ["account", "region", "service", "operation", "resource", "code", "kind", "message"],
     "api_calls": ["service", "operation", "calls", "errors", "retries", "seconds"],
 }
@@ -142,18 +143,34 @@ def parse_value_from(value_from: str, region: str, account: str) -> dict[str, st
         service, target_region, target_account = parts[2], parts[3], parts[4]
         if service == "ssm":
             name = parts[5].removeprefix("parameter")
-            return {"store": "ssm", "target_region": target_region,
-                    "target_account": target_account, "target_name": name}
+            return {
+                "store": "ssm",
+                "target_region": target_region,
+                "target_account": target_account,
+                "target_name": name,
+            }
         if service == "secretsmanager":
             # arn:aws:secretsmanager:region:acct:secret:NAME-AbCdEf[:json-key:stage:version]
-            return {"store": "secretsmanager", "target_region": target_region,
-                    "target_account": target_account, "target_name": parts[6]}
-        return {"store": service, "target_region": target_region,
-                "target_account": target_account, "target_name": ":".join(parts[5:])}
+            return {
+                "store": "secretsmanager",
+                "target_region": target_region,
+                "target_account": target_account,
+                "target_name": parts[6],
+            }
+        return {
+            "store": service,
+            "target_region": target_region,
+            "target_account": target_account,
+            "target_name": ":".join(parts[5:]),
+        }
     # a bare name is an SSM parameter in the task's own region and account
     name = value_from if value_from.startswith("/") else "/" + value_from
-    return {"store": "ssm", "target_region": region, "target_account": account,
-            "target_name": name if value_from.startswith("/") else value_from}
+    return {
+        "store": "ssm",
+        "target_region": region,
+        "target_account": account,
+        "target_name": name if value_from.startswith("/") else value_from,
+    }
 
 
 class Inventory:
@@ -166,8 +183,8 @@ class Inventory:
         self.regions = snapshot.regions
 
     # -- helpers ---------------------------------------------------------------------------
-    def _place(self, name: str, tags: Any, parent: Placement = Placement(), **kw) -> Placement:
-        return place(name, tag_dict(tags), self.settings, parent, **kw)
+    def _place(self, name: str, tags: Any, parent: Placement | None = None, **kw) -> Placement:
+        return place(name, tag_dict(tags), self.settings, parent or Placement(), **kw)
 
     def _base(self, region: str, placement: Placement) -> dict[str, str]:
         return {
@@ -183,8 +200,11 @@ class Inventory:
         return [
             e
             for e in self.snapshot.manifest.get("errors", [])
-            if (f"{e['service']}:{e['operation']}".lower() in wanted or e["operation"] == "*"
-                and any(a.startswith(e["service"].lower() + ":") for a in wanted))
+            if (
+                f"{e['service']}:{e['operation']}".lower() in wanted
+                or e["operation"] == "*"
+                and any(a.startswith(e["service"].lower() + ":") for a in wanted)
+            )
             and (region is None or e["region"] == region)
         ]
 
@@ -343,8 +363,11 @@ class Inventory:
             for ref in c.get("secrets", []):
                 rows.append(
                     head
-                    | {"container": c["name"], "name": ref.get("name", ""),
-                       "value_from": ref.get("valueFrom", "")}
+                    | {
+                        "container": c["name"],
+                        "name": ref.get("name", ""),
+                        "value_from": ref.get("valueFrom", ""),
+                    }
                     | parse_value_from(ref.get("valueFrom", ""), region, self.account)
                 )
         return _frame("secret_refs", rows)
@@ -378,14 +401,18 @@ class Inventory:
         for region in self.regions:
             for s in self.snapshot.get(region, "secretsmanager").get("secrets") or []:
                 app, env, _ = split_hierarchy(s["Name"])
-                p = self._place(s["Name"], s.get("Tags"), Placement(app, env), name_gives_app=not app)
+                p = self._place(
+                    s["Name"], s.get("Tags"), Placement(app, env), name_gives_app=not app
+                )
                 rows.append(
                     self._base(region, p)
                     | {
                         "name": s["Name"],
                         "secret_arn": s["ARN"],
                         "rotation_enabled": bool(s.get("RotationEnabled", False)),
-                        "rotation_days": (s.get("RotationRules") or {}).get("AutomaticallyAfterDays"),
+                        "rotation_days": (s.get("RotationRules") or {}).get(
+                            "AutomaticallyAfterDays"
+                        ),
                         "last_rotated": s.get("LastRotatedDate", ""),
                         "last_changed": s.get("LastChangedDate", ""),
                         "kms_key_id": s.get("KmsKeyId", ""),

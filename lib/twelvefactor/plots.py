@@ -97,19 +97,29 @@ def config_sources(wb: Workbook) -> Figure:
     refs = inv.secret_refs[inv.secret_refs["in_use"]]
     key = ["application", "environment"]
     flagged = (env["redacted_kind"] != "") | env["ecs8_name"]
-    table = pd.DataFrame({
-        "plain config": env[~flagged].groupby(key).size(),
-        "secret in plaintext": env[flagged].groupby(key).size(),
-        "injected secret": refs.groupby(key).size(),
-    }).fillna(0).astype(int)
+    table = (
+        pd.DataFrame(
+            {
+                "plain config": env[~flagged].groupby(key).size(),
+                "secret in plaintext": env[flagged].groupby(key).size(),
+                "injected secret": refs.groupby(key).size(),
+            }
+        )
+        .fillna(0)
+        .astype(int)
+    )
     fig = Figure(figsize=(8, 0.45 * max(len(table), 2) + 1.2))
     ax = fig.subplots()
     if table.empty:
         _empty(ax, "no containers in use")
         return fig
     table.index = [f"{a} ({e})" for a, e in table.index]
-    table[::-1].plot.barh(stacked=True, ax=ax, width=0.7,
-                          color=["#0072B2", STATUS_COLOURS["FAIL"], STATUS_COLOURS["PASS"]])
+    table[::-1].plot.barh(
+        stacked=True,
+        ax=ax,
+        width=0.7,
+        color=["#0072B2", STATUS_COLOURS["FAIL"], STATUS_COLOURS["PASS"]],
+    )
     ax.set_xlabel("variables given to the containers")
     ax.set_title("Where each service's config comes from")
     ax.legend(bbox_to_anchor=(1.01, 1), loc="upper left", frameon=False)
@@ -136,11 +146,18 @@ def presence_matrix(wb: Workbook, check_id: str, application: str | None = None)
     colours = matplotlib.colors.ListedColormap([STATUS_COLOURS["FAIL"], STATUS_COLOURS["PASS"]])
     ax.imshow(codes.to_numpy(), aspect="auto", cmap=colours, vmin=0, vmax=1)
     for (i, j), v in pd.DataFrame(codes.to_numpy()).stack().items():
-        ax.text(j, i, "✓" if v == 1 else "missing", ha="center", va="center", color="white",
-                fontsize=8)
+        ax.text(
+            j, i, "✓" if v == 1 else "missing", ha="center", va="center", color="white", fontsize=8
+        )
     ax.set_xticks(range(len(envs)), envs)
     ax.xaxis.tick_top()
-    ax.set_yticks(range(len(table)), [f"{a}: {k}" for a, k in zip(table["application"], table[key], strict=True)], fontsize=8)
-    ax.set_xlabel("green: present  ·  vermillion: missing  ·  blank: not deployed there", fontsize=9)
+    ax.set_yticks(
+        range(len(table)),
+        [f"{a}: {k}" for a, k in zip(table["application"], table[key], strict=True)],
+        fontsize=8,
+    )
+    ax.set_xlabel(
+        "green: present  ·  vermillion: missing  ·  blank: not deployed there", fontsize=9
+    )
     fig.tight_layout()
     return fig

@@ -17,7 +17,9 @@ from collections import Counter
 from dataclasses import dataclass
 from typing import Any
 
-MARKER_RE = re.compile(r"\[REDACTED kind=(?P<kind>[a-z0-9-]+) len=(?P<length>\d+) hash=(?P<hash>[0-9a-f]{8})\]")
+MARKER_RE = re.compile(
+    r"\[REDACTED kind=(?P<kind>[a-z0-9-]+) len=(?P<length>\d+) hash=(?P<hash>[0-9a-f]{8})\]"
+)
 
 #: Variable names that say "this is a secret" (Security Hub ECS.8 keys included).
 SECRET_NAME_RE = re.compile(
@@ -162,7 +164,10 @@ class Redactor:
                 return out
             return {
                 k: (
-                    {n: self.value(v, n) if isinstance(v, str) else self.tree(v) for n, v in vs.items()}
+                    {
+                        n: self.value(v, n) if isinstance(v, str) else self.tree(v)
+                        for n, v in vs.items()
+                    }
                     if k in {"Variables", "dockerLabels"} and isinstance(vs, dict)
                     else self.tree(vs)
                 )

@@ -52,7 +52,8 @@ def _table(frame: pd.DataFrame, status_col: str | None = None) -> str:
         cells = []
         for col, value in row.items():
             cls = f' class="{value}"' if col == status_col else ""
-            cells.append(f"<td{cls}>{value if str(value).startswith('<a ') else html.escape(str(value))}</td>")
+            text = str(value) if str(value).startswith("<a ") else html.escape(str(value))
+            cells.append(f"<td{cls}>{text}</td>")
         rows.append("<tr>" + "".join(cells) + "</tr>")
     return f"<table><thead><tr>{head}</tr></thead><tbody>{''.join(rows)}</tbody></table>"
 
@@ -83,11 +84,12 @@ def write_index(out: Path, run: dict[str, Any], findings: pd.DataFrame) -> Path:
     ]
     m = run["snapshot"]
     page = f"""<!doctype html><html><head><meta charset="utf-8">
-<title>Twelve-Factor audit of {html.escape(m['account'])}</title><style>{_STYLE}</style></head><body>
-<h1>Twelve-Factor audit of account {html.escape(m['account'])}</h1>
-<p>Source: {html.escape(m['source'])} &middot; regions: {html.escape(', '.join(m['regions']))}
-&middot; {m['api_call_total']} API calls &middot; {len(m['errors'])} collection errors
-&middot; exit code {run['exit_code']} (fail on {html.escape(run['fail_on'])} and above)</p>
+<title>Twelve-Factor audit of {html.escape(m["account"])}</title>
+<style>{_STYLE}</style></head><body>
+<h1>Twelve-Factor audit of account {html.escape(m["account"])}</h1>
+<p>Source: {html.escape(m["source"])} &middot; regions: {html.escape(", ".join(m["regions"]))}
+&middot; {m["api_call_total"]} API calls &middot; {len(m["errors"])} collection errors
+&middot; exit code {run["exit_code"]} (fail on {html.escape(run["fail_on"])} and above)</p>
 <p>Files: <a href="findings.csv">findings.csv</a> &middot; <a href="findings.json">findings.json</a>
 &middot; <a href="run.json">run.json</a> &middot; <a href="snapshot/manifest.json">snapshot</a></p>
 <h2>Notebooks</h2>{_table(nb_rows)}

@@ -39,7 +39,9 @@ def notebook_paths(selection: list[str] | None = None) -> list[Path]:
 def failing(findings: pd.DataFrame, fail_on: str) -> pd.DataFrame:
     """Unmuted FAIL findings at or above the ``fail_on`` severity."""
     if fail_on not in FAIL_ON:
-        raise ConfigurationError("fail-on", f"unknown severity {fail_on!r}.", f"use one of {FAIL_ON}.")
+        raise ConfigurationError(
+            "fail-on", f"unknown severity {fail_on!r}.", f"use one of {FAIL_ON}."
+        )
     threshold = Severity(fail_on).rank
     ranks = findings["severity"].map(lambda s: Severity(s).rank)
     return findings[(findings["status"] == "FAIL") & (ranks <= threshold)]
@@ -53,13 +55,18 @@ def run_notebook(path: Path, out: Path, parameters: dict[str, Any]) -> dict[str,
     t0 = time.perf_counter()
     try:
         papermill.execute_notebook(
-            str(path), str(target), parameters=parameters, progress_bar=False,
-            cwd=str(path.parent), kernel_name="python3",
+            str(path),
+            str(target),
+            parameters=parameters,
+            progress_bar=False,
+            cwd=str(path.parent),
+            kernel_name="python3",
         )
         record["status"] = "ok"
     except Exception as exc:  # one failing notebook must not stop the others
         record["status"] = "failed"
-        record["error"] = f"{type(exc).__name__}: {str(exc).strip().splitlines()[-1][:300] if str(exc).strip() else ''}"
+        last_line = (str(exc).strip().splitlines() or [""])[-1][:300]
+        record["error"] = f"{type(exc).__name__}: {last_line}"
         log.error("notebook %s failed: %s", path.name, record["error"])
     record["seconds"] = round(time.perf_counter() - t0, 2)
     if target.exists():
@@ -100,8 +107,11 @@ def audit(
 
     records: list[dict[str, Any]] = []
     if run_notebooks:
-        params = {"source": "snapshot", "snapshot": str(snapshot_dir.resolve()),
-                  "output_dir": str((out / "notebook-findings").resolve())}
+        params = {
+            "source": "snapshot",
+            "snapshot": str(snapshot_dir.resolve()),
+            "output_dir": str((out / "notebook-findings").resolve()),
+        }
         paths = notebook_paths(notebooks)
         from tqdm.auto import tqdm
 
@@ -110,8 +120,13 @@ def audit(
         _compare_notebook_findings(out, findings, records)
 
     bad = failing(findings, fail_on)
-    exit_code = (EXIT_ERROR if any(r["status"] != "ok" for r in records)
-                 else EXIT_FINDINGS if len(bad) else EXIT_CLEAN)
+    exit_code = (
+        EXIT_ERROR
+        if any(r["status"] != "ok" for r in records)
+        else EXIT_FINDINGS
+        if len(bad)
+        else EXIT_CLEAN
+    )
     manifest = {k: v for k, v in snapshot.manifest.items() if k != "files"}
     run = {
         "tool_version": manifest.get("tool_version"),
@@ -167,8 +182,9 @@ def summary_text(run: dict[str, Any], out: Path) -> str:
     ]
     if failed:
         lines.append(f"notebooks that failed: {', '.join(failed)}")
-    lines.append(f"report: {out / 'index.html'} (exit code {run['exit_code']}, "
-                 f"{run['seconds']['total']} s)")
+    lines.append(
+        f"report: {out / 'index.html'} (exit code {run['exit_code']}, {run['seconds']['total']} s)"
+    )
     return "\n".join(lines)
 
 

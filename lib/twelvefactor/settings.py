@@ -118,7 +118,7 @@ def resolve(
     """
     env = os.environ
     snapshot = str(snapshot or env.get("TWELVEFACTOR_SNAPSHOT", ""))
-    source = (source or env.get("TWELVEFACTOR_SOURCE", "") or ("snapshot" if snapshot else "demo"))
+    source = source or env.get("TWELVEFACTOR_SOURCE", "") or ("snapshot" if snapshot else "demo")
     source = source.strip().lower()
     if source not in SOURCES:
         raise ConfigurationError(
@@ -175,8 +175,9 @@ def resolve(
                 near = difflib.get_close_matches(region, sorted(known), n=1)
                 hint = f" Did you mean {near[0]!r}?" if near else ""
                 raise ConfigurationError(
-                    "regions", f"unknown region {region!r}.{hint}", "use a region code such as "
-                    "'eu-west-1' (see `aws ec2 describe-regions`)."
+                    "regions",
+                    f"unknown region {region!r}.{hint}",
+                    "use a region code such as 'eu-west-1' (see `aws ec2 describe-regions`).",
                 )
     region_list = list(dict.fromkeys(region_list))  # de-duplicate, keep order
 
@@ -201,8 +202,8 @@ def resolve(
                 'write it like {"legacy-*": "legacy/production"} (either side may be empty).',
             )
 
-    workers_raw = max_workers if max_workers not in (None, "") else env.get(
-        "TWELVEFACTOR_MAX_WORKERS", "8"
+    workers_raw = (
+        max_workers if max_workers not in (None, "") else env.get("TWELVEFACTOR_MAX_WORKERS", "8")
     )
     try:
         workers = int(workers_raw)
@@ -233,8 +234,9 @@ def _parse_app_map(raw: str, parameter: str) -> dict[str, str]:
         value = json.loads(raw)
     except json.JSONDecodeError as exc:
         raise ConfigurationError(
-            parameter, f"not valid JSON ({exc.msg} at character {exc.pos}).",
-            'write a JSON object such as {"legacy-*": "legacy/production"}.'
+            parameter,
+            f"not valid JSON ({exc.msg} at character {exc.pos}).",
+            'write a JSON object such as {"legacy-*": "legacy/production"}.',
         ) from None
     if not isinstance(value, dict):
         raise ConfigurationError(

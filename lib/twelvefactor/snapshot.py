@@ -63,7 +63,7 @@ class Snapshot:
         if not path.is_file():
             raise SnapshotError(
                 f"{directory} has no manifest.json.",
-                "point at a folder written by `twelvefactor snapshot` or an audit's <out>/snapshot.",
+                "give a folder written by `twelvefactor snapshot` or an audit's <out>/snapshot.",
             )
         try:
             manifest = json.loads(path.read_bytes())
@@ -81,9 +81,7 @@ class Snapshot:
             )
         for key in ("account", "regions", "files", "errors"):
             if key not in manifest:
-                raise SnapshotError(
-                    f"{path} lacks the field {key!r}.", "collect a new snapshot."
-                )
+                raise SnapshotError(f"{path} lacks the field {key!r}.", "collect a new snapshot.")
         data: dict[tuple[str, str], dict[str, Any]] = {}
         for rel, checksum in manifest["files"].items():
             file = directory / rel

@@ -88,7 +88,9 @@ class Workbook:
     def meta(self, check_id: str) -> CheckMeta:
         catalog = load_catalog()
         if check_id not in catalog:
-            raise ConfigurationError("check_id", f"no check {check_id!r}.", "see `twelvefactor checks`.")
+            raise ConfigurationError(
+                "check_id", f"no check {check_id!r}.", "see `twelvefactor checks`."
+            )
         return catalog[check_id]
 
     def check(self, check_id: str) -> pd.DataFrame:
@@ -135,25 +137,39 @@ class Workbook:
                 continue
             counts = frame.groupby(["region", "environment"], dropna=False).size()
             for (region, env), n in counts.items():
-                rows.append({"resource": table, "region": region,
-                             "environment": env or "(unknown)", "count": int(n)})
+                rows.append(
+                    {
+                        "resource": table,
+                        "region": region,
+                        "environment": env or "(unknown)",
+                        "count": int(n),
+                    }
+                )
         frame = pd.DataFrame(rows, columns=["resource", "region", "environment", "count"])
-        return frame.pivot_table(index="resource", columns=["region", "environment"],
-                                 values="count", fill_value=0, aggfunc="sum")
+        return frame.pivot_table(
+            index="resource",
+            columns=["region", "environment"],
+            values="count",
+            fill_value=0,
+            aggfunc="sum",
+        )
 
     def run_info(self) -> pd.Series:
         m = self.snapshot.manifest
-        return pd.Series({
-            "source": m.get("source", ""),
-            "account": m.get("account", ""),
-            "caller": m.get("caller_arn", ""),
-            "regions": ", ".join(m.get("regions", [])),
-            "collected": f"{m.get('started_at', '')} .. {m.get('finished_at', '')}",
-            "API calls": m.get("api_call_total", 0),
-            "collection errors": len(m.get("errors", [])),
-            "values redacted": sum(m.get("redactions", {}).values()),
-            "tool version": m.get("tool_version", ""),
-        }, name="this audit")
+        return pd.Series(
+            {
+                "source": m.get("source", ""),
+                "account": m.get("account", ""),
+                "caller": m.get("caller_arn", ""),
+                "regions": ", ".join(m.get("regions", [])),
+                "collected": f"{m.get('started_at', '')} .. {m.get('finished_at', '')}",
+                "API calls": m.get("api_call_total", 0),
+                "collection errors": len(m.get("errors", [])),
+                "values redacted": sum(m.get("redactions", {}).values()),
+                "tool version": m.get("tool_version", ""),
+            },
+            name="this audit",
+        )
 
     # -- papermill -------------------------------------------------------------------------
     def export(self, factor: int | None = None) -> Path | None:

@@ -122,8 +122,13 @@ def run_check(meta: CheckMeta, fn: CheckFn, inv: Inventory, settings: Settings) 
         ]
     for r in results:
         if r.status == Status.PASS and _tainted(meta.id, r, gaps):
-            r = Result(**{**r.__dict__, "status": Status.ERROR,
-                          "message": r.message + " (not trusted: data it needs is incomplete)"})
+            r = Result(
+                **{
+                    **r.__dict__,
+                    "status": Status.ERROR,
+                    "message": r.message + " (not trusted: data it needs is incomplete)",
+                }
+            )
         out.append(_finding(meta, r))
     if not results and not gaps:
         out.append(

@@ -7,8 +7,16 @@ from typing import Any
 from ..findings import Result, Status
 
 
-def result(row: Any, status: Status, message: str, *, resource_type: str, resource_id: str,
-           resource_arn: str = "", evidence: dict[str, Any] | None = None) -> Result:
+def result(
+    row: Any,
+    status: Status,
+    message: str,
+    *,
+    resource_type: str,
+    resource_id: str,
+    resource_arn: str = "",
+    evidence: dict[str, Any] | None = None,
+) -> Result:
     """A Result placed like ``row`` (any object or Series with account/region/app/env)."""
     return Result(
         status=status,

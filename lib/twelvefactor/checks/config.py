@@ -23,24 +23,33 @@ def secrets_in_env(inv: Inventory, settings: Settings) -> Iterator[Result]:
         bad = variables[(variables["redacted_kind"] != "") | variables["ecs8_name"]]
         if bad.empty:
             yield result(
-                td, Status.PASS,
+                td,
+                Status.PASS,
                 f"Task definition {td_id(td)} has no secret-looking values in its "
                 f"{len(variables)} plaintext environment variables.",
-                resource_type=TD, resource_id=td_id(td), resource_arn=td["task_definition_arn"],
+                resource_type=TD,
+                resource_id=td_id(td),
+                resource_arn=td["task_definition_arn"],
                 evidence={"variables_checked": len(variables), "in_use": bool(td["in_use"])},
             )
             continue
         found = [
-            {"container": r["container"], "name": r["name"],
-             "detected": r["redacted_kind"] or "ecs8-key-name"}
+            {
+                "container": r["container"],
+                "name": r["name"],
+                "detected": r["redacted_kind"] or "ecs8-key-name",
+            }
             for _, r in bad.iterrows()
         ]
         names = ", ".join(sorted({f["name"] for f in found}))
         yield result(
-            td, Status.FAIL,
+            td,
+            Status.FAIL,
             f"Task definition {td_id(td)} passes secrets as plaintext environment variables: "
             f"{names}.",
-            resource_type=TD, resource_id=td_id(td), resource_arn=td["task_definition_arn"],
+            resource_type=TD,
+            resource_id=td_id(td),
+            resource_arn=td["task_definition_arn"],
             evidence={"variables": found, "in_use": bool(td["in_use"])},
         )
 
@@ -56,8 +65,10 @@ def _resolve(ref: pd.Series, inv: Inventory) -> tuple[str, str]:
             return "unknown", "parameters could not be listed"
         params = inv.parameters
         name = ref["target_name"]
-        match = params[(params["region"] == ref["target_region"])
-                       & ((params["name"] == name) | (params["name"] == "/" + name.lstrip("/")))]
+        match = params[
+            (params["region"] == ref["target_region"])
+            & ((params["name"] == name) | (params["name"] == "/" + name.lstrip("/")))
+        ]
         if match.empty:
             return "fail", f"SSM parameter {name} does not exist"
         kind = match.iloc[0]["type"]
@@ -84,28 +95,49 @@ def secret_refs_resolve(inv: Inventory, settings: Settings) -> Iterator[Result]:
         verdicts = []
         for _, ref in group.iterrows():
             verdict, detail = _resolve(ref, inv)
-            verdicts.append({"container": ref["container"], "name": ref["name"],
-                             "verdict": verdict, "detail": detail})
+            verdicts.append(
+                {
+                    "container": ref["container"],
+                    "name": ref["name"],
+                    "verdict": verdict,
+                    "detail": detail,
+                }
+            )
         kinds = {v["verdict"] for v in verdicts}
         broken = [v for v in verdicts if v["verdict"] == "fail"]
         if broken:
             status = Status.FAIL
-            message = (f"Task definition {td_id(td)} has {len(broken)} secret reference(s) that "
-                       f"do not resolve to a secret: " + "; ".join(b["detail"] for b in broken) + ".")
+            message = (
+                f"Task definition {td_id(td)} has {len(broken)} secret reference(s) that "
+                f"do not resolve to a secret: " + "; ".join(b["detail"] for b in broken) + "."
+            )
         elif "unknown" in kinds:
             status = Status.ERROR
-            message = (f"Could not verify the secret references of {td_id(td)}: the store could "
-                       "not be read.")
+            message = (
+                f"Could not verify the secret references of {td_id(td)}: the store could "
+                "not be read."
+            )
         elif "out-of-scope" in kinds:
             status = Status.SKIP
-            message = (f"Some secret references of {td_id(td)} point outside the audited "
-                       "accounts or regions.")
+            message = (
+                f"Some secret references of {td_id(td)} point outside the audited "
+                "accounts or regions."
+            )
         else:
             status = Status.PASS
-            message = (f"All {len(verdicts)} secret references of {td_id(td)} resolve to "
-                       "Secrets Manager secrets or SecureString parameters.")
-        yield result(td, status, message, resource_type=TD, resource_id=td_id(td),
-                     resource_arn=arn, evidence={"references": verdicts})
+            message = (
+                f"All {len(verdicts)} secret references of {td_id(td)} resolve to "
+                "Secrets Manager secrets or SecureString parameters."
+            )
+        yield result(
+            td,
+            status,
+            message,
+            resource_type=TD,
+            resource_id=td_id(td),
+            resource_arn=arn,
+            evidence={"references": verdicts},
+        )
 
 
 def _days(value) -> int | str:
@@ -119,26 +151,34 @@ def secret_rotation(inv: Inventory, settings: Settings) -> Iterator[Result]:
     secrets = inv.secrets
     full = secrets["secret_arn"].str.split(":").str[6]
     for _, secret in secrets.assign(full=full).iterrows():
-        users = used[(used["target_region"] == secret["region"])
-                     & ((used["target_name"] == secret["full"])
-                        | (used["target_name"] == secret["name"]))]
+        users = used[
+            (used["target_region"] == secret["region"])
+            & ((used["target_name"] == secret["full"]) | (used["target_name"] == secret["name"]))
+        ]
         if users.empty:
             continue
         who = sorted({td_id(u) for _, u in users.iterrows()})
         if secret["rotation_enabled"]:
-            yield result(secret, Status.PASS,
-                         f"Secret {secret['name']} rotates automatically every "
-                         f"{_days(secret['rotation_days'])} days.",
-                         resource_type="AwsSecretsManagerSecret", resource_id=secret["name"],
-                         resource_arn=secret["secret_arn"],
-                         evidence={"used_by": who,
-                                   "rotation_days": _days(secret["rotation_days"])})
+            yield result(
+                secret,
+                Status.PASS,
+                f"Secret {secret['name']} rotates automatically every "
+                f"{_days(secret['rotation_days'])} days.",
+                resource_type="AwsSecretsManagerSecret",
+                resource_id=secret["name"],
+                resource_arn=secret["secret_arn"],
+                evidence={"used_by": who, "rotation_days": _days(secret["rotation_days"])},
+            )
         else:
-            yield result(secret, Status.FAIL,
-                         f"Secret {secret['name']} is used by running services but never rotates.",
-                         resource_type="AwsSecretsManagerSecret", resource_id=secret["name"],
-                         resource_arn=secret["secret_arn"],
-                         evidence={"used_by": who, "rotation_enabled": False})
+            yield result(
+                secret,
+                Status.FAIL,
+                f"Secret {secret['name']} is used by running services but never rotates.",
+                resource_type="AwsSecretsManagerSecret",
+                resource_id=secret["name"],
+                resource_arn=secret["secret_arn"],
+                evidence={"used_by": who, "rotation_enabled": False},
+            )
 
 
 @check("TF03-PARAM-PLAINTEXT-SECRET")
@@ -147,11 +187,14 @@ def param_plaintext_secret(inv: Inventory, settings: Settings) -> Iterator[Resul
     for _, p in params[params["secret_name"]].iterrows():
         ok = p["type"] == "SecureString"
         yield result(
-            p, Status.PASS if ok else Status.FAIL,
-            f"Parameter {p['name']} is stored as a SecureString." if ok else
-            f"Parameter {p['name']} has a secret-looking name but is stored as a plaintext "
+            p,
+            Status.PASS if ok else Status.FAIL,
+            f"Parameter {p['name']} is stored as a SecureString."
+            if ok
+            else f"Parameter {p['name']} has a secret-looking name but is stored as a plaintext "
             f"{p['type']}.",
-            resource_type="AwsSsmParameter", resource_id=p["name"],
+            resource_type="AwsSsmParameter",
+            resource_id=p["name"],
             evidence={"type": p["type"], "key_id": p["key_id"]},
         )
 
@@ -174,32 +217,44 @@ def param_hierarchy(inv: Inventory, settings: Settings) -> Iterator[Result]:
         union = set().union(*keys.values())
         missing = {env: sorted(union - keys.get(env, set())) for env in envs}
         missing = {env: ks for env, ks in missing.items() if ks}
-        row = {"account": inv.account, "region": ",".join(sorted(group["region"].unique())),
-               "application": app, "environment": ",".join(envs)}
-        evidence = {"keys": {env: sorted(keys.get(env, set())) for env in envs},
-                    "missing": missing}
+        row = {
+            "account": inv.account,
+            "region": ",".join(sorted(group["region"].unique())),
+            "application": app,
+            "environment": ",".join(envs),
+        }
+        evidence = {"keys": {env: sorted(keys.get(env, set())) for env in envs}, "missing": missing}
         if missing:
             detail = "; ".join(f"{env} lacks {', '.join(ks)}" for env, ks in missing.items())
-            yield result(row, Status.FAIL,
-                         f"Application {app}'s parameter hierarchies differ across environments: "
-                         f"{detail}.",
-                         resource_type="AwsSsmParameterHierarchy", resource_id=f"/{app}/*",
-                         evidence=evidence)
+            yield result(
+                row,
+                Status.FAIL,
+                f"Application {app}'s parameter hierarchies differ across environments: {detail}.",
+                resource_type="AwsSsmParameterHierarchy",
+                resource_id=f"/{app}/*",
+                evidence=evidence,
+            )
         else:
-            yield result(row, Status.PASS,
-                         f"Application {app} has the same {len(union)} parameter keys under "
-                         f"/{app}/<env>/ in {', '.join(envs)}.",
-                         resource_type="AwsSsmParameterHierarchy", resource_id=f"/{app}/*",
-                         evidence=evidence)
+            yield result(
+                row,
+                Status.PASS,
+                f"Application {app} has the same {len(union)} parameter keys under "
+                f"/{app}/<env>/ in {', '.join(envs)}.",
+                resource_type="AwsSsmParameterHierarchy",
+                resource_id=f"/{app}/*",
+                evidence=evidence,
+            )
 
 
 @check("TF03-ENV-NAMES-PARITY", account_scope=True)
 def env_names_parity(inv: Inventory, settings: Settings) -> Iterator[Result]:
     env, refs = inv.environment, inv.secret_refs
-    names = pd.concat([
-        env[env["in_use"]][["application", "environment", "region", "container", "name"]],
-        refs[refs["in_use"]][["application", "environment", "region", "container", "name"]],
-    ])
+    names = pd.concat(
+        [
+            env[env["in_use"]][["application", "environment", "region", "container", "name"]],
+            refs[refs["in_use"]][["application", "environment", "region", "container", "name"]],
+        ]
+    )
     containers = inv.containers[inv.containers["in_use"]]
     for app, group in containers.groupby("application", sort=True):
         envs = sorted(e for e in group["environment"].unique() if e)
@@ -208,8 +263,13 @@ def env_names_parity(inv: Inventory, settings: Settings) -> Iterator[Result]:
         differences = {}
         for container in sorted(group["container"].unique()):
             per_env = {
-                e: set(names[(names["application"] == app) & (names["environment"] == e)
-                             & (names["container"] == container)]["name"])
+                e: set(
+                    names[
+                        (names["application"] == app)
+                        & (names["environment"] == e)
+                        & (names["container"] == container)
+                    ]["name"]
+                )
                 for e in envs
                 if ((group["container"] == container) & (group["environment"] == e)).any()
             }
@@ -220,22 +280,35 @@ def env_names_parity(inv: Inventory, settings: Settings) -> Iterator[Result]:
                     "missing": only,
                     "absent_in": sorted(set(envs) - set(per_env)),
                 }
-        row = {"account": inv.account, "region": ",".join(sorted(group["region"].unique())),
-               "application": app, "environment": ",".join(envs)}
+        row = {
+            "account": inv.account,
+            "region": ",".join(sorted(group["region"].unique())),
+            "application": app,
+            "environment": ",".join(envs),
+        }
         if differences:
             detail = "; ".join(
-                f"{c}: " + ", ".join(f"{e} lacks {', '.join(ns)}" for e, ns in d["missing"].items())
+                f"{c}: "
+                + ", ".join(f"{e} lacks {', '.join(ns)}" for e, ns in d["missing"].items())
                 + (f" (no container in {', '.join(d['absent_in'])})" if d["absent_in"] else "")
                 for c, d in differences.items()
             )
-            yield result(row, Status.FAIL,
-                         f"Application {app} does not use the same variable names in "
-                         f"{' and '.join(envs)}: {detail}.",
-                         resource_type="Application", resource_id=app,
-                         evidence={"differences": differences})
+            yield result(
+                row,
+                Status.FAIL,
+                f"Application {app} does not use the same variable names in "
+                f"{' and '.join(envs)}: {detail}.",
+                resource_type="Application",
+                resource_id=app,
+                evidence={"differences": differences},
+            )
         else:
-            yield result(row, Status.PASS,
-                         f"Application {app} uses the same variable names in {' and '.join(envs)}; "
-                         "only values differ.",
-                         resource_type="Application", resource_id=app,
-                         evidence={"containers": sorted(group["container"].unique())})
+            yield result(
+                row,
+                Status.PASS,
+                f"Application {app} uses the same variable names in {' and '.join(envs)}; "
+                "only values differ.",
+                resource_type="Application",
+                resource_id=app,
+                evidence={"containers": sorted(group["container"].unique())},
+            )

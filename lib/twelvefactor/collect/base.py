@@ -88,7 +88,9 @@ class ServiceCollector:
             "kind": classify(code, status),
             "message": message,
         }
-        log.warning("%s:%s in %s failed: %s %s", self.service, operation, self.region, code, message)
+        log.warning(
+            "%s:%s in %s failed: %s %s", self.service, operation, self.region, code, message
+        )
         self.errors.append(entry)
 
     def call(

@@ -38,7 +38,9 @@ class EcsCollector(ServiceCollector):
 
         services: list[dict[str, Any]] = []
         for cluster_arn in cluster_arns:
-            arns = self.paginate("ListServices", "serviceArns", resource=cluster_arn, cluster=cluster_arn)
+            arns = self.paginate(
+                "ListServices", "serviceArns", resource=cluster_arn, cluster=cluster_arn
+            )
             for batch in chunks(arns or [], 10):
                 resp = self.call(
                     "DescribeServices",
@@ -55,7 +57,10 @@ class EcsCollector(ServiceCollector):
             family, revision = family_revision(arn)
             if family not in latest or family_revision(latest[family])[1] < revision:
                 latest[family] = arn
-        wanted = sorted({s["taskDefinition"] for s in services if s.get("taskDefinition")} | set(latest.values()))
+        wanted = sorted(
+            {s["taskDefinition"] for s in services if s.get("taskDefinition")}
+            | set(latest.values())
+        )
         task_definitions = []
         for arn in wanted:
             resp = self.call(

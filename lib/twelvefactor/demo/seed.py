@@ -65,18 +65,25 @@ def _manifest(repo: str, tag: str) -> str:
 
     # moto derives the image digest from the layer digests: keep them unique per image
     layers = [
-        {"mediaType": "application/vnd.docker.image.rootfs.diff.tar.gzip",
-         "size": 1_000_000 * (i + 1) + len(repo) * 1000 + len(tag),
-         "digest": digest(f"{repo}:{tag}:layer{i}")}
+        {
+            "mediaType": "application/vnd.docker.image.rootfs.diff.tar.gzip",
+            "size": 1_000_000 * (i + 1) + len(repo) * 1000 + len(tag),
+            "digest": digest(f"{repo}:{tag}:layer{i}"),
+        }
         for i in range(3)
     ]
-    return json.dumps({
-        "schemaVersion": 2,
-        "mediaType": "application/vnd.docker.distribution.manifest.v2+json",
-        "config": {"mediaType": "application/vnd.docker.container.image.v1+json", "size": 1500,
-                   "digest": digest(f"{repo}:{tag}:config")},
-        "layers": layers,
-    })
+    return json.dumps(
+        {
+            "schemaVersion": 2,
+            "mediaType": "application/vnd.docker.distribution.manifest.v2+json",
+            "config": {
+                "mediaType": "application/vnd.docker.container.image.v1+json",
+                "size": 1500,
+                "digest": digest(f"{repo}:{tag}:config"),
+            },
+            "layers": layers,
+        }
+    )
 
 
 class Seeder:
@@ -174,8 +181,9 @@ class Seeder:
             ecs.create_cluster(
                 clusterName=c["name"],
                 tags=_tags(c.get("tags")),
-                settings=[{"name": "containerInsights",
-                           "value": c.get("container_insights", "disabled")}],
+                settings=[
+                    {"name": "containerInsights", "value": c.get("container_insights", "disabled")}
+                ],
             )
         arns: dict[str, str] = {}
         for td in spec.get("task_definitions", []):
@@ -197,9 +205,11 @@ class Seeder:
                     ],
                     "logConfiguration": {
                         "logDriver": "awslogs",
-                        "options": {"awslogs-group": f"/ecs/{td['family']}",
-                                    "awslogs-region": region,
-                                    "awslogs-stream-prefix": c["name"]},
+                        "options": {
+                            "awslogs-group": f"/ecs/{td['family']}",
+                            "awslogs-region": region,
+                            "awslogs-stream-prefix": c["name"],
+                        },
                     },
                 }
                 if c.get("port"):

@@ -1,0 +1,36 @@
+# The two commands: `make demo` (set up and audit the demo account) and `make test` (everything).
+PYTHON ?= python3
+VENV   ?= .venv
+BIN    := $(VENV)/bin
+STAMP  := $(VENV)/.installed
+
+.PHONY: install demo test lint format lab clean
+
+$(STAMP): pyproject.toml requirements.lock
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet -c requirements.lock -e '.[dev]'
+	$(BIN)/python -m ipykernel install --sys-prefix --name python3 --display-name "Python 3 (twelvefactor)" >/dev/null
+	touch $(STAMP)
+
+install: $(STAMP)  ## create the virtualenv and install the pinned dependencies
+
+demo: $(STAMP)  ## audit the built-in demo account into reports/demo (exit 1 = findings, as planted)
+	$(BIN)/twelvefactor demo --out reports/demo || [ $$? -eq 1 ]
+
+test: $(STAMP) lint  ## lint, then every test (unit, collectors on moto, notebooks, end to end)
+	$(BIN)/python -m pytest
+	$(BIN)/python -m pytest --nbval-lax notebooks/
+
+lint: $(STAMP)
+	$(BIN)/ruff check lib tests notebooks
+	$(BIN)/ruff format --check lib tests notebooks
+
+format: $(STAMP)
+	$(BIN)/ruff check --fix lib tests notebooks
+	$(BIN)/ruff format lib tests notebooks
+
+lab: $(STAMP)  ## JupyterLab on the notebooks (the demo account by default)
+	$(BIN)/jupyter lab notebooks/
+
+clean:
+	rm -rf $(VENV) reports .pytest_cache .ruff_cache
