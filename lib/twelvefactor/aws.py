@@ -37,6 +37,12 @@ SECRET_READS = {
     "GetDownloadUrlForLayer": "it hands out image layer download links",
     "GetSessionToken": "it creates credentials",
     "GetFederationToken": "it creates credentials",
+    "GetWebIdentityToken": "it returns a signed identity token",
+    "GetDelegatedAccessToken": "it returns credentials",
+    "GetScopedCredentials": "it returns credentials",
+    "GetAccessToken": "it returns credentials",
+    "GetCommandInvocation": "it returns command output, which may hold secrets",
+    "GetLogObject": "it returns log contents, which may hold secrets",
     "GetLogEvents": "it returns log contents, which may hold secrets",
     "GetLogRecord": "it returns log contents, which may hold secrets",
     "GetQueryResults": "it returns log contents, which may hold secrets",
@@ -146,8 +152,8 @@ class AwsAccess:
                 self._clients[key] = self._new_client(service, region)
             return self._clients[key]
 
-    def _new_client(self, service: str, region: str):
-        kwargs: dict[str, Any] = {"region_name": region, "config": self._config}
+    def _new_client(self, service: str, region: str, config: botocore.config.Config | None = None):
+        kwargs: dict[str, Any] = {"region_name": region, "config": config or self._config}
         endpoint = self._endpoint_for(service)
         if endpoint:
             kwargs["endpoint_url"] = endpoint
@@ -201,8 +207,15 @@ class AwsAccess:
     # -- identity --------------------------------------------------------------------------
     def identity(self, region: str) -> dict[str, str]:
         """STS caller identity; turns the usual set-up mistakes into one clear error."""
+        # a quick-failing client of its own: a wrong endpoint or missing credentials should be
+        # reported at once, not after the full retry budget
+        quick = self._config.merge(
+            botocore.config.Config(
+                retries={"mode": "standard", "max_attempts": 2}, connect_timeout=3
+            )
+        )
         try:
-            ident = self.client("sts", region).get_caller_identity()
+            ident = self._new_client("sts", region, quick).get_caller_identity()
         except botocore.exceptions.NoCredentialsError:
             raise ConfigurationError(
                 "credentials",

@@ -128,8 +128,25 @@ SCHEMA: dict[str, list[str]] = {
 }
 
 
+#: Columns that are always booleans (an empty frame must still mask correctly with them).
+BOOLEAN = {
+    "in_use",
+    "latest",
+    "essential",
+    "secret_name",
+    "ecs8_name",
+    "reference",
+    "rotation_enabled",
+    "scan_on_push",
+    "has_lifecycle_policy",
+}
+
+
 def _frame(name: str, rows: Iterable[dict[str, Any]]) -> pd.DataFrame:
-    return pd.DataFrame(list(rows), columns=SCHEMA[name])
+    frame = pd.DataFrame(list(rows), columns=SCHEMA[name])
+    for column in BOOLEAN.intersection(frame.columns):
+        frame[column] = frame[column].fillna(False).astype(bool)
+    return frame
 
 
 def _json(value: Any) -> str:

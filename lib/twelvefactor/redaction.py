@@ -93,18 +93,23 @@ def shannon_entropy(value: str) -> float:
 
 def detect(value: str, name: str | None = None) -> str | None:
     """The kind of secret ``value`` (named ``name``) looks like, or None."""
-    if not isinstance(value, str) or not value or MARKER_RE.fullmatch(value):
+    if not isinstance(value, str) or not value:
         return None
+    if MARKER_RE.search(value):
+        # already redacted: only look for further secrets in the text around the marker(s)
+        rest = MARKER_RE.sub(" ", value)
+        return next((k for k, p, _ in _SUBSTRING_DETECTORS if p.search(rest)), None)
     for kind, pattern, _ in _SUBSTRING_DETECTORS:
         if pattern.search(value):
             return kind
     stripped = value.strip()
-    if is_reference(stripped) or _PLAIN_RE.match(stripped):
-        return None
+    # before the reference test: a secret key may start with "/" and look like an SSM path
     if _AWS_SECRET_KEY_RE.match(stripped) and (
         (name and "SECRET" in name.upper()) or shannon_entropy(stripped) >= 4.2
     ):
         return "aws-secret-access-key"
+    if is_reference(stripped) or _PLAIN_RE.match(stripped):
+        return None
     if name and SECRET_NAME_RE.search(name):
         return "secret-name"
     if (
@@ -133,7 +138,11 @@ class Redactor:
         kind = detect(value, name)
         if kind is None:
             return value
-        if kind in {"secret-name", "aws-secret-access-key", "high-entropy"}:
+        if kind in {
+            "secret-name",
+            "aws-secret-access-key",
+            "high-entropy",
+        } and not MARKER_RE.search(value):
             return self.marker(kind, value)
         return self.text(value)
 

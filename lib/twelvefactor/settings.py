@@ -57,10 +57,15 @@ def _env_list(name: str) -> list[str]:
     return [v.strip() for v in os.environ.get(name, "").split(",") if v.strip()]
 
 
-def _known_regions() -> set[str]:
-    import boto3
+def _profile_free_session():
+    """A botocore session that ignores AWS_PROFILE (for facts that need no profile)."""
+    import botocore.session
 
-    session = boto3.session.Session()
+    return botocore.session.Session(session_vars={"profile": (None, None, None, None)})
+
+
+def _known_regions() -> set[str]:
+    session = _profile_free_session()
     regions: set[str] = set()
     for partition in session.get_available_partitions():
         regions.update(session.get_available_regions("ecs", partition_name=partition))
@@ -139,9 +144,7 @@ def resolve(
 
     profile = profile or env.get("AWS_PROFILE", "")
     if profile and source == "live" and check_profile:
-        import boto3
-
-        available = boto3.session.Session().available_profiles
+        available = _profile_free_session().available_profiles
         if profile not in available:
             near = difflib.get_close_matches(profile, available, n=1)
             hint = f" Did you mean {near[0]!r}?" if near else ""
@@ -159,8 +162,16 @@ def resolve(
         region = env.get("AWS_REGION") or env.get("AWS_DEFAULT_REGION")
         if not region:
             import boto3
+            import botocore.exceptions
 
-            region = boto3.session.Session(profile_name=profile or None).region_name
+            try:
+                region = boto3.session.Session(profile_name=profile or None).region_name
+            except botocore.exceptions.ProfileNotFound:
+                raise ConfigurationError(
+                    "profile",
+                    f"no AWS profile named {profile!r} in your AWS config.",
+                    "set AWS_PROFILE / profile to a configured profile, or unset it.",
+                ) from None
         if not region:
             raise ConfigurationError(
                 "regions",
@@ -171,13 +182,14 @@ def resolve(
     if region_list:
         known = _known_regions()
         for region in region_list:
-            if region not in known and not re.fullmatch(r"[a-z]{2}(-[a-z]+)+-\d", region):
+            if region not in known:
                 near = difflib.get_close_matches(region, sorted(known), n=1)
                 hint = f" Did you mean {near[0]!r}?" if near else ""
                 raise ConfigurationError(
                     "regions",
                     f"unknown region {region!r}.{hint}",
-                    "use a region code such as 'eu-west-1' (see `aws ec2 describe-regions`).",
+                    "use a region code such as 'eu-west-1' (`aws ec2 describe-regions` lists "
+                    "them); for a region newer than this botocore, upgrade boto3.",
                 )
     region_list = list(dict.fromkeys(region_list))  # de-duplicate, keep order
 

@@ -66,12 +66,16 @@ class Snapshot:
                 "give a folder written by `twelvefactor snapshot` or an audit's <out>/snapshot.",
             )
         try:
-            manifest = json.loads(path.read_bytes())
+            manifest = json.loads(path.read_bytes().decode("utf-8"))
+        except UnicodeDecodeError:
+            raise SnapshotError(f"{path} is not text.", "collect a new snapshot.") from None
         except json.JSONDecodeError as exc:
             raise SnapshotError(
                 f"{path} is not valid JSON ({exc.msg}, line {exc.lineno}); it may be truncated.",
                 "collect a new snapshot.",
             ) from None
+        if not isinstance(manifest, dict):
+            raise SnapshotError(f"{path} is not a JSON object.", "collect a new snapshot.")
         version = manifest.get("schema_version")
         if version != SCHEMA_VERSION:
             raise SnapshotError(
@@ -82,6 +86,8 @@ class Snapshot:
         for key in ("account", "regions", "files", "errors"):
             if key not in manifest:
                 raise SnapshotError(f"{path} lacks the field {key!r}.", "collect a new snapshot.")
+        if not isinstance(manifest["files"], dict):
+            raise SnapshotError(f"{path}: 'files' is not a JSON object.", "collect a new snapshot.")
         data: dict[tuple[str, str], dict[str, Any]] = {}
         for rel, checksum in manifest["files"].items():
             file = directory / rel

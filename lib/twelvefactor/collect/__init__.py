@@ -65,7 +65,13 @@ def collect(
         except Exception as exc:  # a bug or an unexpected shape must not lose the whole audit
             if exc.__class__.__name__ == "ReadOnlyViolation":
                 raise
-            log.exception("collector %s in %s crashed", service, region)
+            log.error(
+                "collector %s in %s crashed: %r",
+                service,
+                region,
+                exc,
+                exc_info=log.isEnabledFor(logging.DEBUG),
+            )
             collector.errors.append(
                 {
                     "region": region,

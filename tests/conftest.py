@@ -1,0 +1,31 @@
+"""Shared test set-up: no test ever sees the developer's AWS configuration or credentials."""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import tempfile
+from collections.abc import Iterator
+
+import pytest
+
+_CLEARED_PREFIXES = ("AWS_", "TWELVEFACTOR_")
+
+
+@contextlib.contextmanager
+def clean_environment() -> Iterator[pytest.MonkeyPatch]:
+    """No AWS_* / TWELVEFACTOR_* variables, empty AWS config files, no instance metadata."""
+    with pytest.MonkeyPatch.context() as mp, tempfile.NamedTemporaryFile() as empty:
+        for name in list(os.environ):
+            if name.startswith(_CLEARED_PREFIXES):
+                mp.delenv(name, raising=False)
+        mp.setenv("AWS_CONFIG_FILE", empty.name)
+        mp.setenv("AWS_SHARED_CREDENTIALS_FILE", empty.name)
+        mp.setenv("AWS_EC2_METADATA_DISABLED", "true")
+        yield mp
+
+
+@pytest.fixture(autouse=True)
+def isolated_environment():
+    with clean_environment():
+        yield

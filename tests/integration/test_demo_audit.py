@@ -1,0 +1,109 @@
+"""End to end: `twelvefactor audit --demo` produces exactly the scenario's expected findings."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pandas as pd
+import pytest
+from conftest import clean_environment
+
+from twelvefactor.catalog import load_catalog
+from twelvefactor.checks import registry
+from twelvefactor.demo import load_scenario
+from twelvefactor.findings import COLUMNS
+from twelvefactor.runner import audit
+from twelvefactor.settings import resolve
+
+
+@pytest.fixture(scope="module")
+def demo_run(tmp_path_factory):
+    out = tmp_path_factory.mktemp("demo-audit")
+    with clean_environment():
+        run = audit(resolve(source="demo"), out, progress=False)
+    return out, run
+
+
+def test_report_folder_holds_every_artefact(demo_run):
+    out, run = demo_run
+    for rel in [
+        "findings.csv",
+        "findings.json",
+        "run.json",
+        "index.html",
+        "snapshot/manifest.json",
+        "notebooks/00-start-here.ipynb",
+        "notebooks/03-config.ipynb",
+        "html/00-start-here.html",
+        "html/03-config.html",
+    ]:
+        assert (out / rel).is_file(), rel
+    assert [n["status"] for n in run["notebooks"]] == ["ok", "ok"], run["notebooks"]
+
+
+def test_findings_have_the_design_columns_in_order(demo_run):
+    out, _ = demo_run
+    csv = pd.read_csv(out / "findings.csv")
+    assert list(csv.columns) == COLUMNS
+    rows = json.loads((out / "findings.json").read_text())
+    assert rows and all(list(r) == COLUMNS for r in rows)
+    assert set(csv["status"]) <= {"PASS", "FAIL", "INFO", "SKIP", "ERROR"}
+    assert set(csv["factor"]) == {3}
+    for evidence in csv["evidence"]:
+        json.loads(evidence)
+
+
+def test_findings_are_exactly_the_scenarios_expected_findings(demo_run):
+    out, _ = demo_run
+    csv = pd.read_csv(out / "findings.csv")
+    got = set(zip(csv["check_id"], csv["resource_id"], csv["status"], strict=True))
+    assert got == load_scenario().expected_rows()
+
+
+def test_every_implemented_check_passes_and_fails_somewhere_in_the_demo():
+    expected = load_scenario().expected_rows()
+    for check_id in registry():
+        statuses = {s for c, _, s in expected if c == check_id}
+        assert {"PASS", "FAIL"} <= statuses, check_id
+    assert set(registry()) <= set(load_catalog())
+
+
+def test_exit_code_and_run_record(demo_run):
+    _, run = demo_run
+    assert run["exit_code"] == 1  # the demo plants critical and high failures
+    assert run["failing_at_threshold"] > 0
+    assert run["snapshot"]["api_call_total"] > 0
+    assert run["snapshot"]["errors"] == []
+    assert set(run["seconds"]) == {"collect", "checks", "notebooks", "total"}
+
+
+def test_replaying_the_snapshot_gives_identical_findings(demo_run, tmp_path):
+    out, _ = demo_run
+    replay = audit(
+        resolve(source="snapshot", snapshot=out / "snapshot"),
+        tmp_path,
+        run_notebooks=False,
+        progress=False,
+    )
+    assert replay["exit_code"] == 1
+    assert (tmp_path / "findings.csv").read_text() == (out / "findings.csv").read_text()
+
+
+def test_no_planted_secret_appears_in_any_artefact(demo_run):
+    out, _ = demo_run
+    planted = load_scenario().planted_secrets
+    files = [p for p in Path(out).rglob("*") if p.is_file()]
+    assert len(files) > 8
+    for path in files:
+        data = path.read_bytes()
+        for secret in planted:
+            assert secret.encode() not in data, f"{secret!r} leaked into {path}"
+
+
+def test_planted_secrets_are_really_planted():
+    """The list is not stale: every value is seeded into the demo account."""
+    scenario = load_scenario()
+    seeded = json.dumps(scenario.resources)
+    for secret in scenario.planted_secrets:
+        assert secret in seeded, secret
