@@ -126,6 +126,13 @@ def cmd_checks(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_policy(args: argparse.Namespace) -> int:
+    from .policy import policy_json
+
+    print(policy_json(), end="")
+    return 0
+
+
 def _audit_args(p: argparse.ArgumentParser) -> None:
     p.add_argument(
         "--out",
@@ -177,6 +184,9 @@ def parser() -> argparse.ArgumentParser:
     c = sub.add_parser("checks", help="list the check catalog")
     c.add_argument("--factor", type=int, help="only this factor (1-12)")
     c.set_defaults(func=cmd_checks)
+
+    pol = sub.add_parser("policy", help="print the least-privilege IAM policy of the audit")
+    pol.set_defaults(func=cmd_policy)
     return p
 
 

@@ -107,3 +107,14 @@ def test_planted_secrets_are_really_planted():
     seeded = json.dumps(scenario.resources)
     for secret in scenario.planted_secrets:
         assert secret in seeded, secret
+
+
+def test_every_call_of_the_demo_audit_is_in_the_shipped_policy(demo_run):
+    from twelvefactor.settings import data_dir
+
+    _, run = demo_run
+    policy = json.loads((data_dir() / "iam-policy.json").read_text())
+    allowed = set(policy["Statement"][0]["Action"])
+    used = {f"{c['service']}:{c['operation']}" for c in run["snapshot"]["api_calls"]}
+    assert used <= allowed, used - allowed
+    assert len(used) >= 10

@@ -22,3 +22,12 @@ def test_catalog_entries_are_complete():
         assert meta.rationale and meta.remediation and meta.references, check_id
         assert meta.iam_actions, check_id
         assert all(a.split(":", 1)[0] and a.split(":", 1)[1][0].isupper() for a in meta.iam_actions)
+
+
+def test_shipped_iam_policy_is_the_derived_one():
+    from twelvefactor.policy import policy_json
+    from twelvefactor.settings import data_dir
+
+    assert (data_dir() / "iam-policy.json").read_text() == policy_json(), (
+        "data/iam-policy.json is stale: run `twelvefactor policy > data/iam-policy.json`"
+    )

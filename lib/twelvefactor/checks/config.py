@@ -65,9 +65,10 @@ def _resolve(ref: pd.Series, inv: Inventory) -> tuple[str, str]:
             return "unknown", "parameters could not be listed"
         params = inv.parameters
         name = ref["target_name"]
+        # top-level parameters have no leading "/" in their name but do in an ARN
         match = params[
             (params["region"] == ref["target_region"])
-            & ((params["name"] == name) | (params["name"] == "/" + name.lstrip("/")))
+            & (params["name"].str.lstrip("/") == name.lstrip("/"))
         ]
         if match.empty:
             return "fail", f"SSM parameter {name} does not exist"
@@ -147,7 +148,11 @@ def _days(value) -> int | str:
 @check("TF03-SECRET-ROTATION")
 def secret_rotation(inv: Inventory, settings: Settings) -> Iterator[Result]:
     refs = inv.secret_refs
-    used = refs[refs["in_use"] & (refs["store"] == "secretsmanager")]
+    used = refs[
+        refs["in_use"]
+        & (refs["store"] == "secretsmanager")
+        & (refs["target_account"] == inv.account)
+    ]
     secrets = inv.secrets
     full = secrets["secret_arn"].str.split(":").str[6]
     for _, secret in secrets.assign(full=full).iterrows():
