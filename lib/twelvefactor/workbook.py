@@ -154,7 +154,8 @@ class Workbook:
             aggfunc="sum",
         )
 
-    def run_info(self) -> pd.Series:
+    def run_info(self) -> pd.DataFrame:
+        """What this audit looked at, as a one-column table."""
         m = self.snapshot.manifest
         return pd.Series(
             {
@@ -169,7 +170,7 @@ class Workbook:
                 "tool version": m.get("tool_version", ""),
             },
             name="this audit",
-        )
+        ).to_frame()
 
     # -- papermill -------------------------------------------------------------------------
     def export(self, factor: int | None = None) -> Path | None:
