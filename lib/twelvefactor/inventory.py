@@ -15,7 +15,7 @@ import pandas as pd
 
 from .apps import Placement, place, split_hierarchy, tag_dict
 from .collect.ecs import family_revision
-from .redaction import ECS8_NAMES, SECRET_NAME_RE, is_reference, parse_marker
+from .redaction import ECS8_NAMES, is_reference, looks_secret_name, parse_marker
 from .settings import Settings
 from .snapshot import Snapshot
 
@@ -366,7 +366,7 @@ class Inventory:
                         "name": var.get("name", ""),
                         "value": value,
                         "redacted_kind": marker.kind if marker else "",
-                        "secret_name": bool(SECRET_NAME_RE.search(var.get("name", ""))),
+                        "secret_name": looks_secret_name(var.get("name", "")),
                         "ecs8_name": var.get("name", "") in ECS8_NAMES,
                         "reference": is_reference(value),
                     }
@@ -407,7 +407,7 @@ class Inventory:
                         "version": prm.get("Version", 0),
                         "last_modified": prm.get("LastModifiedDate", ""),
                         "hierarchy_key": key if env else "",
-                        "secret_name": bool(SECRET_NAME_RE.search(prm["Name"].rsplit("/", 1)[-1])),
+                        "secret_name": looks_secret_name(prm["Name"].rsplit("/", 1)[-1]),
                     }
                 )
         return _frame("parameters", rows)

@@ -13,6 +13,7 @@ import hashlib
 import math
 import re
 import secrets
+import threading
 from collections import Counter
 from dataclasses import dataclass
 from typing import Any
@@ -27,6 +28,20 @@ SECRET_NAME_RE = re.compile(
     r"AUTH_DATA|CLIENT_?KEY|SIGNING_?KEY|ENCRYPTION_?KEY|DSN)",
     re.IGNORECASE,
 )
+#: Names that point at a secret or configure its handling rather than hold it
+#: (JWT_SECRET_NAME, SECRETS_MANAGER_REGION, TOKEN_TTL, API_KEY_HEADER ...).
+NOT_SECRET_SUFFIX_RE = re.compile(
+    r"(_|^)(ARN|NAME|ID|REGION|TTL|PATH|URL|URI|HEADER|ENDPOINT|HOST|PORT|LENGTH|FILE|ENABLED|"
+    r"TIMEOUT|EXPIRY|EXPIRES|SECONDS|MINUTES|DAYS|VERSION|PROVIDER|TYPE|PARAM|PARAMETER)$",
+    re.IGNORECASE,
+)
+
+
+def looks_secret_name(name: str | None) -> bool:
+    """True for a name that says its value is a secret (DB_PASSWORD), not a pointer to one."""
+    return bool(name and SECRET_NAME_RE.search(name) and not NOT_SECRET_SUFFIX_RE.search(name))
+
+
 #: Names that Security Hub ECS.8 / AWS Config ecs-no-environment-secrets flag on sight.
 ECS8_NAMES = frozenset({"AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY", "ECS_ENGINE_AUTH_DATA"})
 
@@ -40,24 +55,36 @@ _SUBSTRING_DETECTORS: list[tuple[str, re.Pattern[str], int]] = [
         0,
     ),
     ("aws-access-key-id", re.compile(r"(?<![A-Z0-9])(?:AKIA|ASIA)[A-Z0-9]{16}(?![A-Z0-9])"), 0),
-    ("url-password", re.compile(r"[a-zA-Z][a-zA-Z0-9+.-]*://[^/\s:@]+:([^/\s@]+)@"), 1),
+    ("url-password", re.compile(r"[a-zA-Z][a-zA-Z0-9+.-]*://[^/\s:@]*:([^/\s@]+)@"), 1),
+    (
+        # password=..., "token": "...", -Dx.password=..., api_key=... inside any text
+        "assigned-secret",
+        re.compile(
+            r"(?i)(?<![a-z:])(?:password|passwd|pwd|secret|token|api[_-]?key|apikey|access[_-]?key)"
+            r"[\"']?\s*[=:]\s*[\"']?(?!\[REDACTED)([^;&\s\"',}\]]{3,})"
+        ),
+        1,
+    ),
     (
         "token",
         re.compile(
             r"(?:ghp_[A-Za-z0-9]{36}|github_pat_\w{22,}|xox[abprs]-[A-Za-z0-9-]{10,}"
             r"|sk_(?:live|test)_[A-Za-z0-9]{16,}|glpat-[A-Za-z0-9_-]{20,}"
-            r"|eyJ[A-Za-z0-9_-]{10,}\.eyJ[A-Za-z0-9_-]{10,}\.[A-Za-z0-9_-]{10,})"
+            r"|eyJ[A-Za-z0-9_-]{10,}\.eyJ[A-Za-z0-9_-]{10,}\.[A-Za-z0-9_-]{10,}"
+            r"|hooks\.slack\.com/services/[A-Za-z0-9/]{16,})"
         ),
         0,
     ),
 ]
 _AWS_SECRET_KEY_RE = re.compile(r"^[A-Za-z0-9/+]{40}$")
-_TOKENISH_RE = re.compile(r"^[A-Za-z0-9+/=_\-.]{20,}$")
+# base64-ish with no separators a hostname or resource name would have ("." and "-")
+_TOKENISH_RE = re.compile(r"^[A-Za-z0-9+/=_]{20,}$")
 _UUID_RE = re.compile(r"^[0-9a-fA-F]{8}-([0-9a-fA-F]{4}-){3}[0-9a-fA-F]{12}$")
 _REFERENCE_RE = re.compile(
-    r"^(arn:aws[a-z-]*:|/[\w./-]+$|\{\{resolve:|ssm:|secretsmanager:|s3://|https?://[^@\s]+$)"
+    r"^(arn:aws[a-z-]*:|/[\w./-]+$|\{\{resolve:|ssm:|secretsmanager:|s3://|https?://[^@\s?#]+$)"
 )
 _PLAIN_RE = re.compile(r"^(true|false|yes|no|on|off|none|null|-?\d+(\.\d+)?)$", re.I)
+_BOOLEAN_RE = re.compile(r"^(true|false|yes|no|on|off|none|null|)$", re.I)
 
 
 @dataclass(frozen=True)
@@ -108,17 +135,28 @@ def detect(value: str, name: str | None = None) -> str | None:
         (name and "SECRET" in name.upper()) or shannon_entropy(stripped) >= 4.2
     ):
         return "aws-secret-access-key"
-    if is_reference(stripped) or _PLAIN_RE.match(stripped):
+    if is_reference(stripped):
         return None
-    if name and SECRET_NAME_RE.search(name):
-        return "secret-name"
+    if looks_secret_name(name) and not _BOOLEAN_RE.match(stripped):
+        return "secret-name"  # numbers too: DB_PASSWORD=123456 is still a password
+    if _PLAIN_RE.match(stripped):
+        return None
     if (
         _TOKENISH_RE.match(stripped)
         and not _UUID_RE.match(stripped)
+        # a random token mixes cases and digits; names and identifiers rarely do all three
+        and re.search(r"[a-z]", stripped)
+        and re.search(r"[A-Z]", stripped)
+        and re.search(r"\d", stripped)
         and shannon_entropy(stripped) >= 4.0
     ):
         return "high-entropy"
     return None
+
+
+#: Maps whose keys name their values: Lambda variables, docker labels, log driver options
+#: (FireLens/Datadog "apikey" ...).
+NAME_KEYED_MAPS = frozenset({"Variables", "dockerLabels", "options"})
 
 
 class Redactor:
@@ -127,9 +165,11 @@ class Redactor:
     def __init__(self, salt: str = ""):
         self.salt = salt or secrets.token_hex(16)
         self.count: Counter[str] = Counter()
+        self._lock = threading.Lock()  # collectors share one Redactor across threads
 
     def marker(self, kind: str, value: str) -> str:
-        self.count[kind] += 1
+        with self._lock:
+            self.count[kind] += 1
         digest = hashlib.sha256((self.salt + value).encode()).hexdigest()[:8]
         return f"[REDACTED kind={kind} len={len(value)} hash={digest}]"
 
@@ -177,7 +217,7 @@ class Redactor:
                         n: self.value(v, n) if isinstance(v, str) else self.tree(v)
                         for n, v in vs.items()
                     }
-                    if k in {"Variables", "dockerLabels"} and isinstance(vs, dict)
+                    if k in NAME_KEYED_MAPS and isinstance(vs, dict)
                     else self.tree(vs)
                 )
                 for k, vs in obj.items()

@@ -95,7 +95,6 @@ def test_detect_finds_secrets(value, name, kind):
         pytest.param("/app/prod/DB_PASSWORD", "DB_PASSWORD", id="ssm-path-2"),
         pytest.param("{{resolve:secretsmanager:prod/db}}", "DB_PASSWORD", id="cfn-resolve"),
         pytest.param("3600", "TOKEN_TTL", id="number"),
-        pytest.param("-1.5", "SECRET_RATIO", id="negative-float"),
         pytest.param("true", "SECRET_ROTATION_ENABLED", id="bool-true"),
         pytest.param("OFF", "TOKEN_CACHE", id="bool-off"),
         pytest.param("https://api.example.com/v1/items", None, id="plain-url"),
@@ -190,9 +189,54 @@ def test_text_redacts_every_secret_and_keeps_prose():
     assert redactor.count == {"aws-access-key-id": 1, "token": 1}
 
 
-def test_text_leaves_names_alone_without_patterns():
-    # free text is judged by patterns only: a short password in prose is not guessed at
-    assert Redactor(salt="s").text("DB_PASSWORD=hunter2") == "DB_PASSWORD=hunter2"
+def test_text_redacts_assigned_secrets_but_not_ordinary_words():
+    # free text: `password=...`-style assignments are secrets wherever they stand
+    out = Redactor(salt="s").text("export DB_PASSWORD=hunter2 && run --verbose")
+    assert "hunter2" not in out and out.startswith("export DB_PASSWORD=[REDACTED kind=")
+    assert out.endswith(" && run --verbose")
+    plain = "reset your password at https://example.com/help"
+    assert Redactor(salt="s").text(plain) == plain
+
+
+@pytest.mark.parametrize(
+    ("name", "value", "secret"),
+    [
+        ("CONN", "Server=db;User Id=sa;Password=Hunter2!x;", "Hunter2!x"),
+        ("JDBC_URL", "jdbc:postgresql://db/shop?user=app&password=s3cr3tpw", "s3cr3tpw"),
+        ("CONFIG_JSON", '{"db":{"password":"jsonpw123"}}', "jsonpw123"),
+        ("JAVA_TOOL_OPTIONS", "-Dspring.datasource.password=javapw99", "javapw99"),
+        ("REDIS_URL", "redis://:Sup3rS3cretPw@cache:6379/0", "Sup3rS3cretPw"),
+        ("DB_PASSWORD", "123456", "123456"),
+        (
+            "SLACK",
+            "https://hooks.slack.com/services/T000AAAA/B000BBBB/XXXXXXXXXXXXXXXXXXXX",
+            "XXXXXXXXXXXXXXXXXXXX",
+        ),
+        ("API", "https://api.example.com/v1?api_key=abcd1234efgh", "abcd1234efgh"),
+    ],
+)
+def test_embedded_secrets_are_redacted(name, value, secret):
+    out = Redactor(salt="s").value(value, name)
+    assert secret not in out and "[REDACTED kind=" in out
+
+
+@pytest.mark.parametrize(
+    ("name", "value"),
+    [
+        ("DB_HOST", "orders-db.cluster-cabcdefghijk.eu-west-1.rds.amazonaws.com"),
+        ("BUCKET", "shop-assets-prod-eu-west-1-123456789012"),
+        ("QUEUE_URL", "https://sqs.eu-west-1.amazonaws.com/123456789012/orders"),
+        ("JWT_SECRET_NAME", "prod/jwt"),
+        ("SECRETS_MANAGER_REGION", "eu-west-1"),
+        ("TOKEN_TTL", "3600s"),
+        ("REQUEST_ID_PREFIX", "01ARZ3NDEKTSV4RRFFQ69G5FAV"),
+        ("GIT_SHA", "9fceb02d0ae598e95dc970b74767f19372d61af8"),
+        ("KMS_KEY", "mrk-1234abcd12ab34cd56ef1234567890ab"),
+        ("SECRET_ARN", "arn:aws:secretsmanager:eu-west-1:111122223333:secret:prod/db-AbCdEf"),
+    ],
+)
+def test_ordinary_aws_values_are_not_secrets(name, value):
+    assert detect(value, name) is None
 
 
 def test_whole_value_markers_keep_full_length():
