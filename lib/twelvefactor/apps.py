@@ -101,10 +101,13 @@ def place(
 
 
 def split_hierarchy(path: str) -> tuple[str, str, str]:
-    """('orders-api', 'production', 'DB_HOST') for '/orders-api/prod/DB_HOST'; '' where absent."""
+    """('orders-api', 'production', 'DB_HOST') for '/orders-api/prod/DB_HOST' (or for
+    '/prod/orders-api/DB_HOST'); '' where absent."""
     parts = [p for p in path.strip("/").split("/") if p]
     for i, part in enumerate(parts):
         env = ENVIRONMENT_TOKENS.get(part.lower())
-        if env and i > 0 and i < len(parts) - 1:
+        if env and 0 < i < len(parts) - 1:  # /orders-api/prod/DB_HOST
             return "/".join(parts[:i]), env, "/".join(parts[i + 1 :])
+        if env and i == 0 and len(parts) >= 3:  # /prod/orders-api/DB_HOST
+            return parts[1], env, "/".join(parts[2:])
     return "", "", "/".join(parts)

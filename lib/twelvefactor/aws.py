@@ -43,6 +43,9 @@ SECRET_READS = {
     "GetAccessToken": "it returns credentials",
     "GetCommandInvocation": "it returns command output, which may hold secrets",
     "GetLogObject": "it returns log contents, which may hold secrets",
+    "ListAnomalies": "it returns log samples, which may hold secrets",
+    "ListCommandInvocations": "it can return command output, which may hold secrets",
+    "LookupEvents": "it returns API call records, which hold task definitions' environments",
     "GetLogEvents": "it returns log contents, which may hold secrets",
     "GetLogRecord": "it returns log contents, which may hold secrets",
     "GetQueryResults": "it returns log contents, which may hold secrets",
@@ -233,11 +236,30 @@ class AwsAccess:
                 "check the network, or the endpoint_url / AWS_ENDPOINT_URL you gave "
                 "(is the server running?).",
             ) from None
-        except botocore.exceptions.TokenRetrievalError as exc:
+        except (
+            botocore.exceptions.TokenRetrievalError,
+            botocore.exceptions.SSOError,
+            botocore.exceptions.UnauthorizedSSOTokenError,
+        ) as exc:
             raise ConfigurationError(
                 "credentials",
-                f"could not get a token ({exc}).",
+                f"the SSO session is missing or expired ({type(exc).__name__}).",
                 f"run `aws sso login --profile {self.settings.profile or 'NAME'}`.",
+            ) from None
+        except (
+            botocore.exceptions.CredentialRetrievalError,
+            botocore.exceptions.PartialCredentialsError,
+        ) as exc:
+            raise ConfigurationError(
+                "credentials",
+                f"could not load the profile's credentials ({exc}).",
+                "check the profile's credential_process / keys, or use another profile.",
+            ) from None
+        except botocore.exceptions.ProfileNotFound:
+            raise ConfigurationError(
+                "profile",
+                f"no AWS profile named {self.settings.profile!r}.",
+                "use a profile from ~/.aws/config or run `aws configure --profile NAME`.",
             ) from None
         except botocore.exceptions.ClientError as exc:
             code = exc.response.get("Error", {}).get("Code", "")
@@ -254,8 +276,9 @@ class AwsAccess:
             }:
                 raise ConfigurationError(
                     "credentials",
-                    f"AWS rejected the credentials ({code}).",
-                    "check the profile's access key, or use a working profile.",
+                    f"AWS rejected the credentials in {region} ({code}).",
+                    f"check the profile's access key, or, if {region} is an opt-in region, "
+                    "enable it for the account or list an enabled region first.",
                 ) from None
             raise ConfigurationError(
                 "credentials",

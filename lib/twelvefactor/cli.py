@@ -4,14 +4,16 @@ from __future__ import annotations
 
 import argparse
 import logging
+import os
 import sys
 from pathlib import Path
 
 from . import __version__
 from .errors import TwelveFactorError
 
-EPILOG = """exit codes: 0 clean; 1 FAIL findings at or above --fail-on; 2 could not run (bad input,
-a notebook failed)."""
+EPILOG = """exit codes: 0 clean; 1 FAIL findings at or above --fail-on; 2 could not run
+completely (bad input, a notebook failed, or -- without FAILs and without --allow-errors --
+some checks could not be evaluated)."""
 
 
 def _source_args(p: argparse.ArgumentParser) -> None:
@@ -49,8 +51,14 @@ def _settings(args: argparse.Namespace):
         source = "demo"
     elif args.snapshot:
         source = "snapshot"
-    elif args.live or args.profile:
+    elif args.live or args.profile or args.endpoint_url:
         source = "live"
+    elif not os.environ.get("TWELVEFACTOR_SOURCE") and args.command != "demo":
+        print(
+            "twelvefactor: no --profile, --live or --snapshot given: auditing the built-in demo "
+            "account (--demo).",
+            file=sys.stderr,
+        )
     return resolve(
         source=source,
         snapshot=args.snapshot,
@@ -74,6 +82,7 @@ def cmd_audit(args: argparse.Namespace) -> int:
         notebooks=args.notebook,
         run_notebooks=not args.no_notebooks,
         progress=not args.quiet and isatty(),
+        allow_errors=args.allow_errors,
     )
     if not args.quiet or run["exit_code"]:
         print(summary_text(run, out))
@@ -152,6 +161,11 @@ def _audit_args(p: argparse.ArgumentParser) -> None:
         help="run only notebooks whose names start with PREFIX (repeatable)",
     )
     p.add_argument("--no-notebooks", action="store_true", help="findings only, no notebooks")
+    p.add_argument(
+        "--allow-errors",
+        action="store_true",
+        help="exit 0 even when some checks could not be evaluated (ERROR findings)",
+    )
     p.add_argument("--quiet", action="store_true", help="no progress bars; print only on failure")
 
 
@@ -204,6 +218,15 @@ def main(argv: list[str] | None = None) -> int:
     except KeyboardInterrupt:
         print("twelvefactor: interrupted", file=sys.stderr)
         return 130
+    except Exception as exc:  # a bug: one line (the traceback with -v), and "could not run"
+        if args.verbose:
+            raise
+        print(
+            f"twelvefactor: internal error: {type(exc).__name__}: {exc} "
+            "(run again with -v for the traceback, and please report it)",
+            file=sys.stderr,
+        )
+        return 2
 
 
 if __name__ == "__main__":

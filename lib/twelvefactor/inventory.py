@@ -30,6 +30,7 @@ SCHEMA: dict[str, list[str]] = {
         "task_definition_arn",
         "desired_count",
         "running_count",
+        "active",
         "launch_type",
         "tags",
     ],
@@ -57,6 +58,7 @@ SCHEMA: dict[str, list[str]] = {
         "essential",
         "env_count",
         "secret_count",
+        "env_files",
     ],
     "environment": BASE
     + [
@@ -130,6 +132,7 @@ SCHEMA: dict[str, list[str]] = {
 
 #: Columns that are always booleans (an empty frame must still mask correctly with them).
 BOOLEAN = {
+    "active",
     "in_use",
     "latest",
     "essential",
@@ -153,41 +156,41 @@ def _json(value: Any) -> str:
     return json.dumps(value, sort_keys=True) if value else ""
 
 
+SM_VIA_SSM = "/aws/reference/secretsmanager/"
+
+
 def parse_value_from(value_from: str, region: str, account: str) -> dict[str, str]:
-    """Where a container ``secrets[].valueFrom`` points: store, region, account and name."""
-    if value_from.startswith("arn:"):
-        parts = value_from.split(":")
-        service, target_region, target_account = parts[2], parts[3], parts[4]
-        if service == "ssm":
-            name = parts[5].removeprefix("parameter")
-            return {
-                "store": "ssm",
-                "target_region": target_region,
-                "target_account": target_account,
-                "target_name": name,
-            }
-        if service == "secretsmanager":
-            # arn:aws:secretsmanager:region:acct:secret:NAME-AbCdEf[:json-key:stage:version]
-            return {
-                "store": "secretsmanager",
-                "target_region": target_region,
-                "target_account": target_account,
-                "target_name": parts[6],
-            }
+    """Where a container ``secrets[].valueFrom`` points: store, region, account and name.
+
+    Stores: ``ssm``, ``secretsmanager`` (also when reached through
+    /aws/reference/secretsmanager/), another service's name, or ``invalid``.
+    """
+
+    def target(store: str, target_region: str, target_account: str, name: str) -> dict[str, str]:
+        if store == "ssm" and name.startswith(SM_VIA_SSM):
+            store, name = "secretsmanager", name.removeprefix(SM_VIA_SSM)
         return {
-            "store": service,
+            "store": store,
             "target_region": target_region,
             "target_account": target_account,
-            "target_name": ":".join(parts[5:]),
+            "target_name": name,
         }
-    # a bare name is an SSM parameter in the task's own region and account
-    name = value_from if value_from.startswith("/") else "/" + value_from
-    return {
-        "store": "ssm",
-        "target_region": region,
-        "target_account": account,
-        "target_name": name if value_from.startswith("/") else value_from,
-    }
+
+    if not value_from.startswith("arn:"):
+        # a bare name is an SSM parameter in the task's own region and account
+        return target("ssm", region, account, value_from)
+    parts = value_from.split(":")
+    if len(parts) < 6 or (parts[2] == "secretsmanager" and len(parts) < 7):
+        return target("invalid", region, account, value_from)
+    service, target_region, target_account = parts[2], parts[3], parts[4]
+    if service == "ssm":
+        return target(
+            "ssm", target_region, target_account, ":".join(parts[5:]).removeprefix("parameter")
+        )
+    if service == "secretsmanager":
+        # arn:aws:secretsmanager:region:acct:secret:NAME-AbCdEf[:json-key:stage:version]
+        return target("secretsmanager", target_region, target_account, parts[6])
+    return target(service, target_region, target_account, ":".join(parts[5:]))
 
 
 class Inventory:
@@ -272,6 +275,9 @@ class Inventory:
                         "task_definition_arn": s.get("taskDefinition", ""),
                         "desired_count": s.get("desiredCount", 0),
                         "running_count": s.get("runningCount", 0),
+                        # a service scaled to zero runs nothing: its task definition is not "in use"
+                        "active": s.get("status", "ACTIVE") == "ACTIVE"
+                        and (s.get("desiredCount", 0) > 0 or s.get("runningCount", 0) > 0),
                         "launch_type": s.get("launchType", ""),
                         "tags": _json(tag_dict(s.get("tags"))),
                     }
@@ -283,7 +289,7 @@ class Inventory:
         self,
     ) -> list[tuple[str, dict[str, Any], Placement, bool, list[str], bool]]:
         users: dict[str, list[tuple[str, Placement]]] = {}
-        for r in self.services.itertuples():
+        for r in self.services[self.services["active"]].itertuples():
             users.setdefault(r.task_definition_arn, []).append(
                 (r.service, Placement(r.application, r.environment))
             )
@@ -347,6 +353,7 @@ class Inventory:
                 "essential": c.get("essential", True),
                 "env_count": len(c.get("environment", [])),
                 "secret_count": len(c.get("secrets", [])),
+                "env_files": len(c.get("environmentFiles", [])),
             }
             for _, head, c in self._container_rows()
         ]

@@ -87,6 +87,7 @@ def audit(
     notebooks: list[str] | None = None,
     run_notebooks: bool = True,
     progress: bool = True,
+    allow_errors: bool = False,
 ) -> dict[str, Any]:
     """Run a whole audit into ``out``; returns the run record (also written as run.json)."""
     started = datetime.now(UTC)
@@ -112,6 +113,8 @@ def audit(
             "snapshot": str(snapshot_dir.resolve()),
             "output_dir": str((out / "notebook-findings").resolve()),
         }
+        if settings.app_map:
+            params["app_map"] = json.dumps(settings.app_map)
         paths = notebook_paths(notebooks)
         from tqdm.auto import tqdm
 
@@ -120,13 +123,15 @@ def audit(
         _compare_notebook_findings(out, findings, records)
 
     bad = failing(findings, fail_on)
-    exit_code = (
-        EXIT_ERROR
-        if any(r["status"] != "ok" for r in records)
-        else EXIT_FINDINGS
-        if len(bad)
-        else EXIT_CLEAN
-    )
+    incomplete = int((findings["status"] == "ERROR").sum())
+    if any(r["status"] != "ok" for r in records):
+        exit_code = EXIT_ERROR  # a notebook failed: the report is incomplete
+    elif len(bad):
+        exit_code = EXIT_FINDINGS
+    elif incomplete and not allow_errors:
+        exit_code = EXIT_ERROR  # nothing failed, but some checks could not be evaluated
+    else:
+        exit_code = EXIT_CLEAN
     manifest = {k: v for k, v in snapshot.manifest.items() if k != "files"}
     run = {
         "tool_version": manifest.get("tool_version"),
@@ -143,6 +148,7 @@ def audit(
         "exit_code": exit_code,
         "counts": {k: int(v) for k, v in findings["status"].value_counts().sort_index().items()},
         "failing_at_threshold": len(bad),
+        "could_not_evaluate": incomplete,
         "notebooks": records,
         "snapshot": manifest,
     }
@@ -180,6 +186,11 @@ def summary_text(run: dict[str, Any], out: Path) -> str:
         f"{len(run['snapshot']['errors'])} collection errors",
         f"findings: {counts}; {run['failing_at_threshold']} FAIL at {run['fail_on']} or above",
     ]
+    if run["could_not_evaluate"]:
+        lines.append(
+            f"{run['could_not_evaluate']} findings could not be evaluated (ERROR): see the "
+            "collection errors in the report; missing permissions are named there"
+        )
     if failed:
         lines.append(f"notebooks that failed: {', '.join(failed)}")
     lines.append(

@@ -37,7 +37,12 @@ def acquire_snapshot(settings: Settings, *, progress: bool = False) -> tuple[Set
                 f"{list(settings.regions)} are not all in the snapshot ({snap.regions}).",
                 "leave regions empty to use the snapshot's, or collect a new snapshot.",
             )
-        return settings.with_(regions=tuple(snap.regions)), snap
+        recorded = snap.manifest.get("settings", {})
+        return settings.with_(
+            regions=tuple(snap.regions),
+            # classify as the collection did, unless told otherwise
+            app_map=settings.app_map or recorded.get("app_map") or {},
+        ), snap
     if settings.source == "demo":
         from .demo import in_process, load_scenario
 

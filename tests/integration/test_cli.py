@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 import subprocess
 import sys
@@ -83,3 +84,90 @@ def test_snapshot_then_audit_replay_without_notebooks(tmp_path):
     broken = run("audit", "--snapshot", str(snap), "--out", str(out), "--no-notebooks")
     assert broken.returncode == 2
     assert "changed after collection" in broken.stderr
+
+
+def test_endpoint_url_alone_means_a_live_account(tmp_path):
+    result = run(
+        "audit",
+        "--region",
+        "eu-west-1",
+        "--endpoint-url",
+        "http://127.0.0.1:9",
+        "--out",
+        str(tmp_path),
+        env={"AWS_ACCESS_KEY_ID": "x", "AWS_SECRET_ACCESS_KEY": "x"},
+    )
+    assert result.returncode == 2
+    assert result.stderr.startswith("twelvefactor: error: endpoint_url:")
+
+
+def test_no_source_says_it_audits_the_demo(tmp_path):
+    result = run("audit", "--out", str(tmp_path), "--no-notebooks", "--quiet")
+    assert result.returncode == 1
+    assert "auditing the built-in demo account" in result.stderr
+
+
+def test_app_map_reaches_the_notebooks(tmp_path):
+    result = run(
+        "audit",
+        "--demo",
+        "--app-map",
+        '{"payments-*": "billing/"}',
+        "--notebook",
+        "03",
+        "--out",
+        str(tmp_path),
+        "--quiet",
+    )
+    assert result.returncode == 1, result.stdout + result.stderr
+    run_record = json.loads((tmp_path / "run.json").read_text())
+    assert [n["status"] for n in run_record["notebooks"]] == ["ok"], run_record["notebooks"]
+    findings = (tmp_path / "findings.csv").read_text()
+    assert "billing" in findings
+
+
+def test_an_audit_that_could_not_evaluate_exits_2_unless_allowed(tmp_path):
+    from twelvefactor.snapshot import Snapshot
+
+    snap = Snapshot.load(_demo_snapshot(tmp_path))
+    snap.manifest["errors"] = [
+        {
+            "region": "eu-west-1",
+            "service": "ssm",
+            "operation": "DescribeParameters",
+            "resource": None,
+            "code": "AccessDeniedException",
+            "kind": "access-denied",
+            "message": "denied",
+        }
+    ]
+    snap.data = {}  # nothing collected but the denied call
+    denied = snap.write(tmp_path / "denied")
+    strict = run(
+        "audit",
+        "--snapshot",
+        str(denied),
+        "--out",
+        str(tmp_path / "a"),
+        "--no-notebooks",
+        "--quiet",
+    )
+    assert strict.returncode == 2
+    assert "could not be evaluated" in strict.stdout
+    lenient = run(
+        "audit",
+        "--snapshot",
+        str(denied),
+        "--out",
+        str(tmp_path / "b"),
+        "--no-notebooks",
+        "--quiet",
+        "--allow-errors",
+    )
+    assert lenient.returncode == 0
+
+
+def _demo_snapshot(tmp_path):
+    snap = tmp_path / "demo-snap"
+    assert run("snapshot", "--demo", "--out", str(snap)).returncode == 0
+    return snap

@@ -722,7 +722,11 @@ class TestEnvNamesParity:
         assert "staging lacks FEATURE_INSTANT_PAYOUTS" in f.message
         assert evidence(f) == {
             "differences": {
-                "app": {"missing": {"staging": ["FEATURE_INSTANT_PAYOUTS"]}, "absent_in": []}
+                "app": {
+                    "missing": {"staging": ["FEATURE_INSTANT_PAYOUTS"]},
+                    "mixed": {},
+                    "absent_in": [],
+                }
             }
         }
 
@@ -760,8 +764,10 @@ class TestEnvNamesParity:
         )
         f = only(run(snap, self.ID))
         assert f.status == Status.FAIL
-        assert evidence(f)["differences"] == {"xray": {"missing": {}, "absent_in": ["staging"]}}
-        assert "no container in staging" in f.message
+        assert evidence(f)["differences"] == {
+            "xray": {"missing": {}, "mixed": {}, "absent_in": ["staging"]}
+        }
+        assert "no xray container in staging" in f.message
 
     def test_task_definitions_not_in_use_are_ignored(self):
         snap = self.app(
@@ -813,3 +819,86 @@ class TestEnvNamesParity:
         findings = run(snap, self.ID)
         assert_could_not_evaluate(findings, self.ID, "ecs:DescribeServices", OTHER_REGION)
         assert only(f for f in findings if f.resource_id == "orders-api").status == Status.ERROR
+
+
+class TestRealAccountShapes:
+    """Shapes found in real accounts that the demo does not plant (from a code review)."""
+
+    def test_secret_injected_in_one_environment_and_plain_in_the_other_fails(self):
+        snap = snapshot(
+            task_definitions=[
+                td("pay-staging", secrets={"STRIPE_KEY": sm_arn("pay/staging/stripe")}),
+                td("pay-prod", env={"STRIPE_KEY": "sk_live_0123456789abcdefABCD"}),
+            ],
+            services=[deployed("pay-staging", "staging"), deployed("pay-prod", "production")],
+            secrets=[secret("pay/staging/stripe")],
+        )
+        f = only(run(snap, "TF03-ENV-NAMES-PARITY"))
+        assert f.status == Status.FAIL
+        assert "STRIPE_KEY is plain text in production but a secret in staging" in f.message
+
+    def test_string_parameter_with_plain_config_resolves(self):
+        snap = snapshot(
+            task_definitions=[
+                td("web-prod", secrets={"FEATURE_FLAGS": ssm_arn("/web/prod/FLAGS")})
+            ],
+            services=[deployed("web-prod", "production")],
+            parameters=[parameter("/web/prod/FLAGS", "String")],
+        )
+        assert only(run(snap, "TF03-SECRET-REFS-RESOLVE")).status == Status.PASS
+
+    def test_secrets_manager_through_parameter_store_resolves(self):
+        ref = ssm_arn("/aws/reference/secretsmanager/web/prod/db")
+        snap = snapshot(
+            task_definitions=[td("web-prod", secrets={"DB_PASSWORD": ref})],
+            services=[deployed("web-prod", "production")],
+            secrets=[secret("web/prod/db")],
+        )
+        assert only(run(snap, "TF03-SECRET-REFS-RESOLVE")).status == Status.PASS
+
+    def test_malformed_reference_fails_only_its_task_definition(self):
+        snap = snapshot(
+            task_definitions=[
+                td("web-prod", secrets={"DB_PASSWORD": "arn:aws:secretsmanager:eu-west-1"}),
+                td("api-prod", secrets={"DB_PASSWORD": sm_arn("api/prod/db")}),
+            ],
+            services=[deployed("web-prod", "production"), deployed("api-prod", "production")],
+            secrets=[secret("api/prod/db")],
+        )
+        got = statuses(run(snap, "TF03-SECRET-REFS-RESOLVE"))
+        assert got == {"web-prod:1": Status.FAIL, "api-prod:1": Status.PASS}
+
+    def test_environment_files_are_info_not_pass(self):
+        definition = td("web-prod", env={"PORT": "80"})
+        definition["containerDefinitions"][0]["environmentFiles"] = [
+            {"value": "arn:aws:s3:::cfg/web.env", "type": "s3"}
+        ]
+        snap = snapshot(
+            task_definitions=[definition], services=[deployed("web-prod", "production")]
+        )
+        assert only(run(snap, "TF03-SECRETS-IN-ENV")).status == Status.INFO
+
+    def test_a_service_scaled_to_zero_does_not_count_as_running(self):
+        idle = deployed("pay-prod", "production")
+        idle["desiredCount"] = idle["runningCount"] = 0
+        snap = snapshot(
+            task_definitions=[
+                td("pay-staging", secrets={"KEY": sm_arn("pay/staging/key")}),
+                td("pay-prod", env={"LEFTOVER": "1"}),
+            ],
+            services=[deployed("pay-staging", "staging"), idle],
+            secrets=[secret("pay/staging/key")],
+        )
+        # only staging runs: nothing to compare, and the old production revision is not "in use"
+        assert only(run(snap, "TF03-ENV-NAMES-PARITY")).status == Status.SKIP
+
+    def test_environment_first_hierarchies_are_compared(self):
+        snap = snapshot(
+            parameters=[
+                parameter("/staging/web/DB_HOST"),
+                parameter("/prod/web/DB_HOST"),
+                parameter("/prod/web/EXTRA"),
+            ]
+        )
+        f = only(run(snap, "TF03-PARAM-HIERARCHY"))
+        assert f.status == Status.FAIL and f.resource_id == "/web/*"

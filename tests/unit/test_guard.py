@@ -27,7 +27,7 @@ from twelvefactor.errors import ReadOnlyViolation, TwelveFactorError
 from twelvefactor.settings import Settings
 
 REGION = "eu-west-1"
-AUDITED_SERVICES = ("ecs", "ecr", "ssm", "secretsmanager", "logs", "sts")
+AUDITED_SERVICES = ("ecs", "ecr", "ssm", "secretsmanager", "logs", "sts", "cloudtrail")
 FUTURE_SERVICES = (
     "application-autoscaling",
     "elbv2",
@@ -95,7 +95,6 @@ def test_every_non_read_operation_is_refused(service):
         ("secretsmanager", "DescribeSecret"),
         ("logs", "DescribeLogGroups"),
         ("sts", "GetCallerIdentity"),
-        ("cloudtrail", "LookupEvents"),
     ],
 )
 def test_reads_the_audit_needs_are_allowed(service, operation):

@@ -8,6 +8,7 @@ import pandas as pd
 
 from ..findings import Result, Status
 from ..inventory import Inventory
+from ..redaction import looks_secret_name
 from ..settings import Settings
 from . import check
 from .common import result, td_id
@@ -21,6 +22,23 @@ def secrets_in_env(inv: Inventory, settings: Settings) -> Iterator[Result]:
     for _, td in inv.task_definitions.iterrows():
         variables = env[env["task_definition_arn"] == td["task_definition_arn"]]
         bad = variables[(variables["redacted_kind"] != "") | variables["ecs8_name"]]
+        files = inv.containers[
+            (inv.containers["task_definition_arn"] == td["task_definition_arn"])
+            & (inv.containers["env_files"] > 0)
+        ]
+        if bad.empty and not files.empty:
+            yield result(
+                td,
+                Status.INFO,
+                f"Task definition {td_id(td)} has no secret-looking plaintext variables, but "
+                f"loads environment files from S3 ({', '.join(files['container'])}) that the "
+                "audit does not read: check them for secrets.",
+                resource_type=TD,
+                resource_id=td_id(td),
+                resource_arn=td["task_definition_arn"],
+                evidence={"variables_checked": len(variables), "environment_files": True},
+            )
+            continue
         if bad.empty:
             yield result(
                 td,
@@ -73,9 +91,11 @@ def _resolve(ref: pd.Series, inv: Inventory) -> tuple[str, str]:
         if match.empty:
             return "fail", f"SSM parameter {name} does not exist"
         kind = match.iloc[0]["type"]
-        if kind != "SecureString":
+        if kind == "SecureString":
+            return "ok", f"SSM SecureString {name}"
+        if looks_secret_name(ref["name"]) or looks_secret_name(name.rsplit("/", 1)[-1]):
             return "fail", f"SSM parameter {name} is a {kind}, not a SecureString"
-        return "ok", f"SSM SecureString {name}"
+        return "ok", f"SSM {kind} {name} (plain config injected at start-up, not a secret)"
     if ref["store"] == "secretsmanager":
         if inv.gaps(["secretsmanager:ListSecrets"], ref["target_region"]):
             return "unknown", "secrets could not be listed"
@@ -85,6 +105,8 @@ def _resolve(ref: pd.Series, inv: Inventory) -> tuple[str, str]:
         if ((full == name) | (secrets["name"] == name)).any():
             return "ok", f"Secrets Manager secret {name}"
         return "fail", f"Secrets Manager secret {name} does not exist"
+    if ref["store"] == "invalid":
+        return "fail", f"{ref['value_from']} is not a valid parameter or secret ARN"
     return "fail", f"{ref['value_from']} is neither an SSM parameter nor a Secrets Manager secret"
 
 
@@ -253,11 +275,12 @@ def param_hierarchy(inv: Inventory, settings: Settings) -> Iterator[Result]:
 
 @check("TF03-ENV-NAMES-PARITY", account_scope=True)
 def env_names_parity(inv: Inventory, settings: Settings) -> Iterator[Result]:
+    cols = ["application", "environment", "region", "container", "name"]
     env, refs = inv.environment, inv.secret_refs
     names = pd.concat(
         [
-            env[env["in_use"]][["application", "environment", "region", "container", "name"]],
-            refs[refs["in_use"]][["application", "environment", "region", "container", "name"]],
+            env[env["in_use"]][cols].assign(kind="plain"),
+            refs[refs["in_use"]][cols].assign(kind="secret"),
         ]
     )
     containers = inv.containers[inv.containers["in_use"]]
@@ -265,26 +288,27 @@ def env_names_parity(inv: Inventory, settings: Settings) -> Iterator[Result]:
         envs = sorted(e for e in group["environment"].unique() if e)
         if len(envs) < 2:
             continue
+        mine = names[names["application"] == app]
         differences = {}
         for container in sorted(group["container"].unique()):
-            per_env = {
-                e: set(
-                    names[
-                        (names["application"] == app)
-                        & (names["environment"] == e)
-                        & (names["container"] == container)
-                    ]["name"]
-                )
+            per_env = {  # environment -> {variable name: plain | secret}
+                e: dict(zip(sel["name"], sel["kind"], strict=True))
                 for e in envs
                 if ((group["container"] == container) & (group["environment"] == e)).any()
+                for sel in [mine[(mine["environment"] == e) & (mine["container"] == container)]]
             }
             union = set().union(*per_env.values())
-            only = {e: sorted(union - ns) for e, ns in per_env.items() if union - ns}
-            if only or len(per_env) < len(envs):
-                differences[container] = {
-                    "missing": only,
-                    "absent_in": sorted(set(envs) - set(per_env)),
-                }
+            missing = {e: sorted(union - set(ns)) for e, ns in per_env.items() if union - set(ns)}
+            kinds = {
+                name: {e: ns[name] for e, ns in per_env.items() if name in ns}
+                for name in sorted(union)
+            }
+            mixed = {
+                name: by_env for name, by_env in kinds.items() if len(set(by_env.values())) > 1
+            }
+            absent = sorted(set(envs) - set(per_env))
+            if missing or mixed or absent:
+                differences[container] = {"missing": missing, "mixed": mixed, "absent_in": absent}
         row = {
             "account": inv.account,
             "region": ",".join(sorted(group["region"].unique())),
@@ -292,17 +316,11 @@ def env_names_parity(inv: Inventory, settings: Settings) -> Iterator[Result]:
             "environment": ",".join(envs),
         }
         if differences:
-            detail = "; ".join(
-                f"{c}: "
-                + ", ".join(f"{e} lacks {', '.join(ns)}" for e, ns in d["missing"].items())
-                + (f" (no container in {', '.join(d['absent_in'])})" if d["absent_in"] else "")
-                for c, d in differences.items()
-            )
             yield result(
                 row,
                 Status.FAIL,
-                f"Application {app} does not use the same variable names in "
-                f"{' and '.join(envs)}: {detail}.",
+                f"Application {app} does not give its containers the same variables in "
+                f"{' and '.join(envs)}: {_describe(differences)}.",
                 resource_type="Application",
                 resource_id=app,
                 evidence={"differences": differences},
@@ -311,9 +329,27 @@ def env_names_parity(inv: Inventory, settings: Settings) -> Iterator[Result]:
             yield result(
                 row,
                 Status.PASS,
-                f"Application {app} uses the same variable names in {' and '.join(envs)}; "
-                "only values differ.",
+                f"Application {app} uses the same variable names, injected the same way, in "
+                f"{' and '.join(envs)}; only values differ.",
                 resource_type="Application",
                 resource_id=app,
                 evidence={"containers": sorted(group["container"].unique())},
             )
+
+
+def _describe(differences: dict) -> str:
+    parts = []
+    for container, d in differences.items():
+        bits = [f"{e} lacks {', '.join(ns)}" for e, ns in d["missing"].items()]
+        bits += [
+            f"{name} is "
+            + " but ".join(
+                f"{'a secret' if k == 'secret' else 'plain text'} in {e}"
+                for e, k in sorted(by_env.items())
+            )
+            for name, by_env in d["mixed"].items()
+        ]
+        if d["absent_in"]:
+            bits.append(f"no {container} container in {', '.join(d['absent_in'])}")
+        parts.append(f"{container}: " + "; ".join(bits))
+    return "; ".join(parts)

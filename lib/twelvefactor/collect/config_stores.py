@@ -12,7 +12,11 @@ class SsmCollector(ServiceCollector):
     actions = ("ssm:DescribeParameters",)
 
     def collect(self) -> dict[str, Any]:
-        return {"parameters": self.paginate("DescribeParameters", "Parameters")}
+        return {
+            "parameters": self.paginate(
+                "DescribeParameters", "Parameters", PaginationConfig={"PageSize": 50}
+            )
+        }
 
 
 class SecretsManagerCollector(ServiceCollector):

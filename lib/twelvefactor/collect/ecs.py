@@ -39,7 +39,11 @@ class EcsCollector(ServiceCollector):
         services: list[dict[str, Any]] = []
         for cluster_arn in cluster_arns:
             arns = self.paginate(
-                "ListServices", "serviceArns", resource=cluster_arn, cluster=cluster_arn
+                "ListServices",
+                "serviceArns",
+                resource=cluster_arn,
+                cluster=cluster_arn,
+                PaginationConfig={"PageSize": 100},
             )
             for batch in chunks(arns or [], 10):
                 resp = self.call(
