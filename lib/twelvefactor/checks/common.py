@@ -34,3 +34,16 @@ def result(
 
 def td_id(row: Any) -> str:
     return f"{row['family']}:{row['revision']}"
+
+
+def td_result(td: Any, status: Status, message: str, evidence: dict[str, Any]) -> Result:
+    """A Result about one task definition (a row of ``inventory.task_definitions``)."""
+    return result(
+        td,
+        status,
+        message,
+        resource_type="AwsEcsTaskDefinition",
+        resource_id=td_id(td),
+        resource_arn=td["task_definition_arn"],
+        evidence=evidence,
+    )

@@ -11,9 +11,7 @@ from ..inventory import Inventory
 from ..redaction import looks_secret_name
 from ..settings import Settings
 from . import check
-from .common import result, td_id
-
-TD = "AwsEcsTaskDefinition"
+from .common import result, td_id, td_result
 
 
 @check("TF03-SECRETS-IN-ENV")
@@ -27,28 +25,22 @@ def secrets_in_env(inv: Inventory, settings: Settings) -> Iterator[Result]:
             & (inv.containers["env_files"] > 0)
         ]
         if bad.empty and not files.empty:
-            yield result(
+            yield td_result(
                 td,
                 Status.INFO,
                 f"Task definition {td_id(td)} has no secret-looking plaintext variables, but "
                 f"loads environment files from S3 ({', '.join(files['container'])}) that the "
                 "audit does not read: check them for secrets.",
-                resource_type=TD,
-                resource_id=td_id(td),
-                resource_arn=td["task_definition_arn"],
-                evidence={"variables_checked": len(variables), "environment_files": True},
+                {"variables_checked": len(variables), "environment_files": True},
             )
             continue
         if bad.empty:
-            yield result(
+            yield td_result(
                 td,
                 Status.PASS,
                 f"Task definition {td_id(td)} has no secret-looking values in its "
                 f"{len(variables)} plaintext environment variables.",
-                resource_type=TD,
-                resource_id=td_id(td),
-                resource_arn=td["task_definition_arn"],
-                evidence={"variables_checked": len(variables), "in_use": bool(td["in_use"])},
+                {"variables_checked": len(variables), "in_use": bool(td["in_use"])},
             )
             continue
         found = [
@@ -60,15 +52,12 @@ def secrets_in_env(inv: Inventory, settings: Settings) -> Iterator[Result]:
             for _, r in bad.iterrows()
         ]
         names = ", ".join(sorted({f["name"] for f in found}))
-        yield result(
+        yield td_result(
             td,
             Status.FAIL,
             f"Task definition {td_id(td)} passes secrets as plaintext environment variables: "
             f"{names}.",
-            resource_type=TD,
-            resource_id=td_id(td),
-            resource_arn=td["task_definition_arn"],
-            evidence={"variables": found, "in_use": bool(td["in_use"])},
+            {"variables": found, "in_use": bool(td["in_use"])},
         )
 
 
@@ -113,7 +102,7 @@ def _resolve(ref: pd.Series, inv: Inventory) -> tuple[str, str]:
 @check("TF03-SECRET-REFS-RESOLVE")
 def secret_refs_resolve(inv: Inventory, settings: Settings) -> Iterator[Result]:
     refs = inv.secret_refs
-    for arn, group in refs.groupby("task_definition_arn", sort=True):
+    for _, group in refs.groupby("task_definition_arn", sort=True):
         td = group.iloc[0]
         verdicts = []
         for _, ref in group.iterrows():
@@ -149,18 +138,10 @@ def secret_refs_resolve(inv: Inventory, settings: Settings) -> Iterator[Result]:
         else:
             status = Status.PASS
             message = (
-                f"All {len(verdicts)} secret references of {td_id(td)} resolve to "
-                "Secrets Manager secrets or SecureString parameters."
+                f"All {len(verdicts)} secret references of {td_id(td)} resolve: secrets to "
+                "Secrets Manager or SecureString parameters, plain config to String parameters."
             )
-        yield result(
-            td,
-            status,
-            message,
-            resource_type=TD,
-            resource_id=td_id(td),
-            resource_arn=arn,
-            evidence={"references": verdicts},
-        )
+        yield td_result(td, status, message, evidence={"references": verdicts})
 
 
 def _days(value) -> int | str:
