@@ -15,6 +15,7 @@ import pandas as pd
 
 from .apps import Placement, place, split_hierarchy, tag_dict
 from .collect.ecs import family_revision
+from .inventory_more import SCHEMA_MORE, MoreTables
 from .redaction import ECS8_NAMES, is_reference, looks_secret_name, parse_marker
 from .settings import Settings
 from .snapshot import Snapshot
@@ -126,6 +127,7 @@ SCHEMA: dict[str, list[str]] = {
     "log_groups": BASE
     + ["log_group", "log_group_arn", "retention_days", "kms_key_id", "stored_bytes"],
     "errors": ["account", "region", "service", "operation", "resource", "code", "kind", "message"],
+    **SCHEMA_MORE,
     "api_calls": ["service", "operation", "calls", "errors", "retries", "seconds"],
 }
 
@@ -193,7 +195,7 @@ def parse_value_from(value_from: str, region: str, account: str) -> dict[str, st
     return target(service, target_region, target_account, ":".join(parts[5:]))
 
 
-class Inventory:
+class Inventory(MoreTables):
     """The account as DataFrames. Build it with ``Inventory(snapshot, settings)``."""
 
     def __init__(self, snapshot: Snapshot, settings: Settings):
