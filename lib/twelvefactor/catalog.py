@@ -1,4 +1,4 @@
-"""The check catalog: metadata of every check, as data in data/checks.yaml."""
+"""The check catalog: metadata of every check, as data in data/checks/NN-<factor>.yaml."""
 
 from __future__ import annotations
 
@@ -32,31 +32,40 @@ class CheckMeta:
 
 @cache
 def load_catalog() -> dict[str, CheckMeta]:
-    path = data_dir() / "checks.yaml"
-    raw = yaml.safe_load(path.read_text())
+    """Every check of every catalog file, in factor and file order."""
     catalog: dict[str, CheckMeta] = {}
-    for entry in raw["checks"]:
-        missing = [k for k in REQUIRED if k not in entry]
-        if missing:
-            raise ConfigurationError(
-                "checks.yaml", f"entry {entry.get('id', '?')} lacks {missing}.", "add the fields."
-            )
-        if not ID_RE.match(entry["id"]) or int(entry["id"][2:4]) != entry["factor"]:
-            raise ConfigurationError(
-                "checks.yaml",
-                f"bad id {entry['id']!r} for factor {entry['factor']}.",
-                "ids are TF<NN>-<SLUG> with NN the factor number.",
-            )
-        catalog[entry["id"]] = CheckMeta(
-            id=entry["id"],
-            factor=int(entry["factor"]),
-            title=entry["title"],
-            severity=Severity(entry["severity"]),
-            resource_type=entry["resource_type"],
-            rationale=" ".join(entry["rationale"].split()),
-            remediation=" ".join(entry["remediation"].split()),
-            references=tuple(entry.get("references", ())),
-            related={k: tuple(v) for k, v in (entry.get("related") or {}).items()},
-            iam_actions=tuple(entry.get("iam_actions", ())),
+    for path in sorted((data_dir() / "checks").glob("*.yaml")):
+        for entry in yaml.safe_load(path.read_text())["checks"]:
+            meta = _entry(entry, path.name)
+            if meta.id in catalog:
+                raise ConfigurationError(path.name, f"{meta.id} is defined twice.", "keep one.")
+            catalog[meta.id] = meta
+    return dict(
+        sorted(catalog.items(), key=lambda item: (item[1].factor, list(catalog).index(item[0])))
+    )
+
+
+def _entry(entry: dict, source: str) -> CheckMeta:
+    missing = [k for k in REQUIRED if k not in entry]
+    if missing:
+        raise ConfigurationError(
+            source, f"entry {entry.get('id', '?')} lacks {missing}.", "add the fields."
         )
-    return catalog
+    if not ID_RE.match(entry["id"]) or int(entry["id"][2:4]) != entry["factor"]:
+        raise ConfigurationError(
+            source,
+            f"bad id {entry['id']!r} for factor {entry['factor']}.",
+            "ids are TF<NN>-<SLUG> with NN the factor number.",
+        )
+    return CheckMeta(
+        id=entry["id"],
+        factor=int(entry["factor"]),
+        title=entry["title"],
+        severity=Severity(entry["severity"]),
+        resource_type=entry["resource_type"],
+        rationale=" ".join(entry["rationale"].split()),
+        remediation=" ".join(entry["remediation"].split()),
+        references=tuple(entry.get("references", ())),
+        related={k: tuple(v) for k, v in (entry.get("related") or {}).items()},
+        iam_actions=tuple(entry.get("iam_actions", ())),
+    )

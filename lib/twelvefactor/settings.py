@@ -43,10 +43,10 @@ def data_dir() -> Path:
     """The project's data folder (check catalog, demo scenario, IAM policy)."""
     env = os.environ.get("TWELVEFACTOR_DATA_DIR")
     path = Path(env) if env else Path(__file__).resolve().parents[2] / "data"
-    if not (path / "checks.yaml").is_file():
+    if not any((path / "checks").glob("*.yaml")):
         raise ConfigurationError(
             "TWELVEFACTOR_DATA_DIR",
-            f"no check catalog at {path / 'checks.yaml'}.",
+            f"no check catalog in {path / 'checks'}.",
             "install the project in editable mode (`pip install -e .`, as `make` does) or set "
             "TWELVEFACTOR_DATA_DIR to the project's data/ folder.",
         )

@@ -111,9 +111,11 @@ class Workbook:
 
     def evidence(self, check_id: str) -> pd.DataFrame:
         """The evidence behind one check as a table (values of secrets are redacted markers)."""
+        from .checks import registry
         from .evidence import EVIDENCE
 
         self.meta(check_id)
+        registry()  # check modules register their evidence tables when imported
         return EVIDENCE[check_id](self)
 
     def summary(self, factor: int | None = None) -> pd.DataFrame:
@@ -127,8 +129,10 @@ class Workbook:
 
     def plot(self, name: str, **kwargs: Any):
         """A named figure (see twelvefactor.plots.PLOTS)."""
+        from .checks import registry
         from .plots import PLOTS
 
+        registry()  # check modules may register their own plots
         if name not in PLOTS:
             raise ConfigurationError("plot", f"no plot {name!r}.", f"use one of {sorted(PLOTS)}.")
         return PLOTS[name](self, **kwargs)

@@ -42,7 +42,13 @@ def check(check_id: str, *, account_scope: bool = False) -> Callable[[CheckFn], 
 
 
 def _load_modules() -> None:
-    from . import config  # noqa: F401  (registers factor III)
+    """Import every check module of this package: importing registers its checks."""
+    import importlib
+    import pkgutil
+
+    for module in pkgutil.iter_modules(__path__):
+        if module.name != "common":
+            importlib.import_module(f"{__name__}.{module.name}")
 
 
 def registry() -> dict[str, CheckFn]:

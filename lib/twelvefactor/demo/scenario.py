@@ -39,6 +39,15 @@ def load_scenario(path: str | Path | None = None) -> Scenario:
             "scenario", f"no demo scenario at {path}.", "restore data/demo/scenario.yaml."
         )
     raw = yaml.safe_load(path.read_text())
+    expected = dict(raw.get("expected_findings") or {})
+    # further expected findings, one file per factor: data/demo/expected/NN-<factor>.yaml
+    for extra in sorted((path.parent / "expected").glob("*.yaml")):
+        for check_id, rows in (yaml.safe_load(extra.read_text()) or {}).items():
+            if check_id in expected:
+                raise ConfigurationError(
+                    "scenario", f"{check_id} is expected in two files.", f"keep one ({extra.name})."
+                )
+            expected[check_id] = rows
     return Scenario(
         name=raw["name"],
         account=str(raw["account"]),
@@ -47,5 +56,5 @@ def load_scenario(path: str | Path | None = None) -> Scenario:
         redaction_salt=raw.get("redaction_salt", ""),
         planted_secrets=tuple(raw.get("planted_secrets", ())),
         resources=raw["regions_resources"],
-        expected_findings=raw.get("expected_findings") or {},
+        expected_findings=expected,
     )
