@@ -40,9 +40,7 @@ def load_catalog() -> dict[str, CheckMeta]:
             if meta.id in catalog:
                 raise ConfigurationError(path.name, f"{meta.id} is defined twice.", "keep one.")
             catalog[meta.id] = meta
-    return dict(
-        sorted(catalog.items(), key=lambda item: (item[1].factor, list(catalog).index(item[0])))
-    )
+    return dict(sorted(catalog.items(), key=lambda item: item[1].factor))  # stable: file order
 
 
 def _entry(entry: dict, source: str) -> CheckMeta:
