@@ -32,6 +32,7 @@ ENVIRONMENT_VARIABLES = {
     "TWELVEFACTOR_APP_TAG_KEYS": "comma-separated tag keys naming a resource's application",
     "TWELVEFACTOR_APP_MAP": 'JSON object: resource-name glob -> "application/environment"',
     "TWELVEFACTOR_DATA_DIR": "folder holding the check catalog and demo scenario (default: data/)",
+    "TWELVEFACTOR_REPO_PATHS": "comma-separated local source repositories to inspect (optional)",
     "AWS_PROFILE": "AWS named profile (live source)",
     "AWS_REGION": "region, when no regions are given (read by this tool, not by boto3)",
     "AWS_DEFAULT_REGION": "region, when neither regions nor AWS_REGION are given",
@@ -82,6 +83,7 @@ class Settings:
     regions: tuple[str, ...] = ()
     endpoint_url: str = ""
     output_dir: str = ""
+    repo_paths: tuple[str, ...] = ()
     app_map: dict[str, str] = field(default_factory=dict)
     env_tag_keys: tuple[str, ...] = DEFAULT_ENV_TAG_KEYS
     app_tag_keys: tuple[str, ...] = DEFAULT_APP_TAG_KEYS
@@ -99,6 +101,7 @@ class Settings:
             "profile": self.profile,
             "regions": list(self.regions),
             "endpoint_url": self.endpoint_url,
+            "repo_paths": list(self.repo_paths),
             "app_map": dict(self.app_map),
             "env_tag_keys": list(self.env_tag_keys),
             "app_tag_keys": list(self.app_tag_keys),
@@ -115,6 +118,7 @@ def resolve(
     output_dir: str | os.PathLike | None = None,
     app_map: dict[str, str] | str | None = None,
     max_workers: int | str | None = None,
+    repo_paths: str | list[str] | tuple[str, ...] | None = None,
     check_profile: bool = True,
 ) -> Settings:
     """Resolve settings: explicit values first (None or "" means unset), then the environment.
@@ -226,8 +230,20 @@ def resolve(
             "max_workers", f"{workers_raw!r} is not a positive whole number.", "use e.g. 8."
         ) from None
 
+    if isinstance(repo_paths, str):
+        repo_paths = [p.strip() for p in repo_paths.split(",") if p.strip()]
+    repo_list = list(repo_paths or _env_list("TWELVEFACTOR_REPO_PATHS"))
+    for path in repo_list:
+        if not Path(path).is_dir():
+            raise ConfigurationError(
+                "repo_paths",
+                f"{path} is not a directory.",
+                "give local clones of the services' source repositories, comma-separated.",
+            )
+
     return Settings(
         source=source,
+        repo_paths=tuple(repo_list),
         snapshot=snapshot,
         profile=profile,
         regions=tuple(region_list),

@@ -27,6 +27,26 @@ SHOWN = ["status", "application", "environment", "region", "resource_id", "messa
 
 def acquire_snapshot(settings: Settings, *, progress: bool = False) -> tuple[Settings, Snapshot]:
     """The one place that decides where a Snapshot comes from: demo, live or disk."""
+    settings, snap = _acquire_account(settings, progress=progress)
+    if settings.source != "snapshot":
+        _add_local_repos(settings, snap)
+    return settings, snap
+
+
+def _add_local_repos(settings: Settings, snap: Snapshot) -> None:
+    """Local source repositories (optional): read once, redacted, kept in the snapshot."""
+    if not settings.repo_paths:
+        return
+    from .collect.local import collect_repos
+    from .redaction import Redactor
+
+    snap.data[("local", "repos")] = Redactor(settings.redaction_salt).tree(
+        collect_repos(list(settings.repo_paths))
+    )
+    snap.manifest["repo_paths"] = list(settings.repo_paths)
+
+
+def _acquire_account(settings: Settings, *, progress: bool) -> tuple[Settings, Snapshot]:
     from .collect import collect
 
     if settings.source == "snapshot":
@@ -50,6 +70,7 @@ def acquire_snapshot(settings: Settings, *, progress: bool = False) -> tuple[Set
         settings = settings.with_(
             regions=settings.regions or scenario.regions,
             redaction_salt=settings.redaction_salt or scenario.redaction_salt,
+            repo_paths=settings.repo_paths or scenario.repo_paths,
         )
         if settings.endpoint_url:  # a demo server someone seeded (make lab, twelvefactor demo)
             access = AwsAccess(settings, demo=True)

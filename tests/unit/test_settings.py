@@ -193,6 +193,7 @@ def test_public_has_no_salt(monkeypatch):
         "profile",
         "regions",
         "endpoint_url",
+        "repo_paths",
         "app_map",
         "env_tag_keys",
         "app_tag_keys",

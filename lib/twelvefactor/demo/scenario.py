@@ -22,6 +22,8 @@ class Scenario:
     planted_secrets: tuple[str, ...]
     resources: dict[str, dict[str, Any]]
     expected_findings: dict[str, dict[str, str]] = field(default_factory=dict)
+    #: local source repositories of the demo shop (absolute paths), for the repository checks
+    repo_paths: tuple[str, ...] = ()
 
     def expected_rows(self) -> set[tuple[str, str, str]]:
         """{(check_id, resource_id, status)} the audit of this scenario must produce."""
@@ -57,4 +59,9 @@ def load_scenario(path: str | Path | None = None) -> Scenario:
         planted_secrets=tuple(raw.get("planted_secrets", ())),
         resources=raw["regions_resources"],
         expected_findings=expected,
+        repo_paths=tuple(
+            str((path.parent / p).resolve())
+            for p in raw.get("repo_paths", ())
+            if (path.parent / p).is_dir()
+        ),
     )
