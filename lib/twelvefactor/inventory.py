@@ -7,6 +7,7 @@ Every row carries account, region, application and environment. Columns are fixe
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import Iterable
 from functools import cached_property
 from typing import Any
@@ -34,6 +35,21 @@ SCHEMA: dict[str, list[str]] = {
         "active",
         "launch_type",
         "tags",
+        "circuit_breaker",
+        "rollback",
+        "deployment_alarms",
+        "minimum_healthy_percent",
+        "maximum_percent",
+        "deployment_controller",
+        "scheduling_strategy",
+        "target_group_arns",
+        "container_ports",
+        "service_registries",
+        "assign_public_ip",
+        "health_check_grace_period",
+        "running_revision",
+        "latest_revision",
+        "revisions_behind",
     ],
     "task_definitions": BASE
     + [
@@ -47,6 +63,17 @@ SCHEMA: dict[str, list[str]] = {
         "execution_role_arn",
         "task_role_arn",
         "tags",
+        "host_volumes",
+        "docker_volumes",
+        "efs_volumes",
+        "ephemeral_storage_gib",
+        "pid_mode",
+        "ipc_mode",
+        "requires_compatibilities",
+        "cpu",
+        "memory",
+        "active_revisions",
+        "latest_revision",
     ],
     "containers": BASE
     + [
@@ -60,6 +87,22 @@ SCHEMA: dict[str, list[str]] = {
         "env_count",
         "secret_count",
         "env_files",
+        "image_source",
+        "image_registry",
+        "image_repository",
+        "image_tag",
+        "image_digest",
+        "image_account",
+        "image_region",
+        "command",
+        "entry_point",
+        "readonly_root_filesystem",
+        "privileged",
+        "user",
+        "mount_points",
+        "port_mappings",
+        "has_health_check",
+        "log_driver",
     ],
     "environment": BASE
     + [
@@ -144,6 +187,14 @@ BOOLEAN = {
     "rotation_enabled",
     "scan_on_push",
     "has_lifecycle_policy",
+    # ECS services: deployment safety
+    "circuit_breaker",
+    "rollback",
+    "deployment_alarms",
+    # ECS containers
+    "readonly_root_filesystem",
+    "privileged",
+    "has_health_check",
 }
 
 
@@ -156,6 +207,98 @@ def _frame(name: str, rows: Iterable[dict[str, Any]]) -> pd.DataFrame:
 
 def _json(value: Any) -> str:
     return json.dumps(value, sort_keys=True) if value else ""
+
+
+def _json_list(items: Iterable[Any]) -> str:
+    """A JSON list, "[]" when empty (unlike ``_json``, always parses)."""
+    return json.dumps(list(items), sort_keys=True)
+
+
+# -- container images ------------------------------------------------------------------------
+DOCKER_HUB_HOSTS = frozenset({"docker.io", "index.docker.io", "registry-1.docker.io"})
+#: ECR private registry hosts: <account>.dkr.ecr[-fips].<region>.amazonaws.com[.cn] and the
+#: dual-stack <account>.dkr-ecr[-fips].<region>.on.aws.
+ECR_HOST_RE = re.compile(
+    r"^(?P<account>\d{12})\.(?:dkr\.ecr(?:-fips)?\.(?P<region>[a-z0-9-]+)\.amazonaws\.com(?:\.cn)?"
+    r"|dkr-ecr(?:-fips)?\.(?P<region2>[a-z0-9-]+)\.on\.aws)$"
+)
+#: First path segments of ECR repositories that are pull-through caches of an upstream registry
+#: (the console's default namespaces and their usual spellings).
+PULL_THROUGH_PREFIXES = frozenset(
+    {
+        "docker-hub",
+        "dockerhub",
+        "ecr-public",
+        "quay",
+        "ghcr",
+        "github",
+        "k8s",
+        "kubernetes",
+        "azure",
+        "gitlab",
+    }
+)
+IMAGE_FIELDS = (
+    "image_source",
+    "image_registry",
+    "image_repository",
+    "image_tag",
+    "image_digest",
+    "image_account",
+    "image_region",
+)
+
+
+def parse_image(image: str) -> dict[str, str]:
+    """Where a container image comes from, split into the ``image_*`` columns.
+
+    ``image_source`` is one of ``private-ecr``, ``ecr-pull-through`` (an ECR repository whose
+    first path segment names an upstream registry: docker-hub/, ecr-public/, quay/ ...),
+    ``public-ecr`` (public.ecr.aws), ``docker-hub`` (no registry host, or docker.io) and
+    ``other-registry``; "" for an empty image. The first path segment is a registry host, as
+    Docker reads it, when it holds a "." or ":", is "localhost" or has upper case letters.
+    Docker Hub official images get their implicit "library/" namespace. Tag and digest are ""
+    when absent; an image may carry both ("repo:tag@sha256:..."). Account and region are set
+    for images in an ECR private registry (own repositories and pull-through caches).
+    """
+    out = dict.fromkeys(IMAGE_FIELDS, "")
+    name = (image or "").strip()
+    if not name:
+        return out
+    name, _, out["image_digest"] = name.partition("@")
+    first, slash, rest = name.partition("/")
+    if slash and (
+        any(ch in first for ch in ".:") or first == "localhost" or first != first.lower()
+    ):
+        registry, name = first, rest
+    else:
+        registry = ""
+    path, _, last = name.rpartition("/")
+    last, _, out["image_tag"] = last.partition(":")
+    repository = f"{path}/{last}" if path else last
+    if not registry or registry.lower() in DOCKER_HUB_HOSTS:
+        out |= {
+            "image_source": "docker-hub",
+            "image_registry": "docker.io",
+            "image_repository": repository if "/" in repository else f"library/{repository}",
+        }
+        return out
+    out |= {"image_registry": registry, "image_repository": repository}
+    ecr = ECR_HOST_RE.match(registry.lower())
+    if ecr:
+        namespace, nested, _ = repository.partition("/")
+        out |= {
+            "image_source": "ecr-pull-through"
+            if nested and namespace in PULL_THROUGH_PREFIXES
+            else "private-ecr",
+            "image_account": ecr["account"],
+            "image_region": ecr["region"] or ecr["region2"],
+        }
+    elif registry.lower() == "public.ecr.aws":
+        out["image_source"] = "public-ecr"
+    else:
+        out["image_source"] = "other-registry"
+    return out
 
 
 SM_VIA_SSM = "/aws/reference/secretsmanager/"
@@ -283,8 +426,60 @@ class Inventory(MoreTables):
                         "launch_type": s.get("launchType", ""),
                         "tags": _json(tag_dict(s.get("tags"))),
                     }
+                    | self._service_deployment(region, s)
                 )
         return _frame("services", rows)
+
+    def _service_deployment(self, region: str, s: dict[str, Any]) -> dict[str, Any]:
+        """How a service rolls out, is reached, and how far its revision trails its family."""
+        config = s.get("deploymentConfiguration") or {}
+        breaker = config.get("deploymentCircuitBreaker") or {}
+        balancers = s.get("loadBalancers") or []
+        awsvpc = (s.get("networkConfiguration") or {}).get("awsvpcConfiguration") or {}
+        running = latest = behind = None
+        if s.get("taskDefinition"):
+            family, running = family_revision(s["taskDefinition"])
+            revisions = (self._active_revisions.get(region) or {}).get(family)
+            latest = max(revisions) if revisions else running
+            behind = latest - running
+        return {
+            "circuit_breaker": bool(breaker.get("enable", False)),
+            "rollback": bool(breaker.get("rollback", False)),
+            "deployment_alarms": bool((config.get("alarms") or {}).get("enable", False)),
+            "minimum_healthy_percent": config.get("minimumHealthyPercent"),
+            "maximum_percent": config.get("maximumPercent"),
+            "deployment_controller": (s.get("deploymentController") or {}).get("type") or "ECS",
+            "scheduling_strategy": s.get("schedulingStrategy", ""),
+            "target_group_arns": _json_list(
+                b["targetGroupArn"] for b in balancers if b.get("targetGroupArn")
+            ),
+            "container_ports": _json_list(
+                {"containerName": b.get("containerName"), "containerPort": b.get("containerPort")}
+                for b in balancers
+            ),
+            "service_registries": len(s.get("serviceRegistries") or []),
+            "assign_public_ip": awsvpc.get("assignPublicIp", ""),
+            "health_check_grace_period": s.get("healthCheckGracePeriodSeconds"),
+            "running_revision": running,
+            "latest_revision": latest,
+            "revisions_behind": behind,
+        }
+
+    @cached_property
+    def _active_revisions(self) -> dict[str, dict[str, list[int]] | None]:
+        """Per region, the ACTIVE revisions of every family; None when they were not listed."""
+        out: dict[str, dict[str, list[int]] | None] = {}
+        for region in self.regions:
+            arns = self.snapshot.get(region, "ecs").get("active_task_definition_arns")
+            if arns is None:
+                out[region] = None
+                continue
+            families: dict[str, list[int]] = {}
+            for arn in arns:
+                family, revision = family_revision(arn)
+                families.setdefault(family, []).append(revision)
+            out[region] = families
+        return out
 
     @cached_property
     def _task_definitions_raw(
@@ -331,8 +526,48 @@ class Inventory(MoreTables):
                     "task_role_arn": td.get("taskRoleArn", ""),
                     "tags": _json(tag_dict(td.get("tags"))),
                 }
+                | self._task_definition_runtime(region, td)
             )
         return _frame("task_definitions", rows)
+
+    def _task_definition_runtime(self, region: str, td: dict[str, Any]) -> dict[str, Any]:
+        """Volumes, host namespaces, size, and the family's ACTIVE revisions."""
+        volumes = td.get("volumes") or []
+        families = self._active_revisions.get(region)
+        revisions = (families or {}).get(td["family"])
+        return {
+            "host_volumes": _json_list(
+                v["host"]["sourcePath"] for v in volumes if (v.get("host") or {}).get("sourcePath")
+            ),
+            "docker_volumes": _json_list(
+                {
+                    "name": v.get("name", ""),
+                    "scope": d.get("scope", ""),
+                    "autoprovision": bool(d.get("autoprovision", False)),
+                    "driver": d.get("driver", ""),
+                }
+                for v in volumes
+                if (d := v.get("dockerVolumeConfiguration")) is not None
+            ),
+            "efs_volumes": _json_list(
+                {
+                    "name": v.get("name", ""),
+                    "fileSystemId": e.get("fileSystemId", ""),
+                    "transitEncryption": e.get("transitEncryption", "DISABLED"),
+                }
+                for v in volumes
+                if (e := v.get("efsVolumeConfiguration")) is not None
+            ),
+            "ephemeral_storage_gib": (td.get("ephemeralStorage") or {}).get("sizeInGiB"),
+            "pid_mode": td.get("pidMode", ""),
+            "ipc_mode": td.get("ipcMode", ""),
+            "requires_compatibilities": ", ".join(td.get("requiresCompatibilities") or []),
+            "cpu": str(td.get("cpu") or ""),
+            "memory": str(td.get("memory") or ""),
+            # unknown (None) when the ACTIVE revisions could not be listed in this region
+            "active_revisions": None if families is None else len(revisions or []),
+            "latest_revision": max(revisions) if revisions else td["revision"],
+        }
 
     def _container_rows(self):
         for region, td, p, in_use, _, _ in self._task_definitions_raw:
@@ -356,6 +591,32 @@ class Inventory(MoreTables):
                 "env_count": len(c.get("environment", [])),
                 "secret_count": len(c.get("secrets", [])),
                 "env_files": len(c.get("environmentFiles", [])),
+            }
+            | parse_image(c.get("image", ""))
+            | {
+                "command": " ".join(str(a) for a in c.get("command") or []),
+                "entry_point": " ".join(str(a) for a in c.get("entryPoint") or []),
+                "readonly_root_filesystem": bool(c.get("readonlyRootFilesystem", False)),
+                "privileged": bool(c.get("privileged", False)),
+                "user": c.get("user", ""),
+                "mount_points": _json_list(
+                    {
+                        "sourceVolume": m.get("sourceVolume", ""),
+                        "containerPath": m.get("containerPath", ""),
+                        "readOnly": bool(m.get("readOnly", False)),
+                    }
+                    for m in c.get("mountPoints") or []
+                ),
+                "port_mappings": _json_list(
+                    {
+                        "containerPort": m.get("containerPort"),
+                        "hostPort": m.get("hostPort"),
+                        "protocol": m.get("protocol", "tcp"),
+                    }
+                    for m in c.get("portMappings") or []
+                ),
+                "has_health_check": bool((c.get("healthCheck") or {}).get("command")),
+                "log_driver": (c.get("logConfiguration") or {}).get("logDriver", ""),
             }
             for _, head, c in self._container_rows()
         ]
