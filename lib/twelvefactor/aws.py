@@ -51,6 +51,17 @@ SECRET_READS = {
     "GetQueryResults": "it returns log contents, which may hold secrets",
 }
 DEMO_CREDENTIALS = {"aws_access_key_id": "testing", "aws_secret_access_key": "testing"}
+#: IAM service prefixes that differ from botocore's client names.
+IAM_PREFIX = {"elbv2": "elasticloadbalancing", "efs": "elasticfilesystem"}
+#: IAM actions named otherwise than their API operation.
+IAM_OPERATION = {("s3", "ListBuckets"): "ListAllMyBuckets"}
+
+
+def iam_action(service: str, operation: str) -> str:
+    """The IAM action that allows a botocore operation (elbv2 -> elasticloadbalancing)."""
+    return (
+        f"{IAM_PREFIX.get(service, service)}:{IAM_OPERATION.get((service, operation), operation)}"
+    )
 
 
 def refusal_reason(operation: str, params: dict[str, Any] | None = None) -> str | None:
@@ -98,6 +109,7 @@ class CallMeter:
                 {
                     "service": service,
                     "operation": operation,
+                    "action": iam_action(service, operation),
                     "calls": s.calls,
                     "errors": s.errors,
                     "retries": s.retries,

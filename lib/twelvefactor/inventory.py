@@ -360,18 +360,23 @@ class Inventory(MoreTables):
         }
 
     def gaps(self, actions: Iterable[str], region: str | None = None) -> list[dict[str, Any]]:
-        """Collection errors that hit any of ``actions`` ("service:Operation"), per region."""
+        """Collection errors that hit any of ``actions`` (IAM "service:Operation"), per region.
+
+        A collector that crashed ("service:*") hits every action of its service.
+        """
+        from .aws import iam_action
+
         wanted = {a.lower() for a in actions}
-        return [
-            e
-            for e in self.snapshot.manifest.get("errors", [])
-            if (
-                f"{e['service']}:{e['operation']}".lower() in wanted
-                or e["operation"] == "*"
-                and any(a.startswith(e["service"].lower() + ":") for a in wanted)
+        out = []
+        for e in self.snapshot.manifest.get("errors", []):
+            action = (e.get("action") or iam_action(e["service"], e["operation"])).lower()
+            prefix = action.split(":", 1)[0]
+            hit = action in wanted or (
+                action.endswith(":*") and any(a.startswith(prefix + ":") for a in wanted)
             )
-            and (region is None or e["region"] == region)
-        ]
+            if hit and (region is None or e["region"] == region):
+                out.append(e)
+        return out
 
     # -- ECS -------------------------------------------------------------------------------
     @cached_property

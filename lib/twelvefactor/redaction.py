@@ -157,6 +157,8 @@ def detect(value: str, name: str | None = None) -> str | None:
 #: Maps whose keys name their values: Lambda variables, docker labels, log driver options
 #: (FireLens/Datadog "apikey" ...).
 NAME_KEYED_MAPS = frozenset({"Variables", "dockerLabels", "options"})
+#: Name/value pairs whose value is where a secret lives, not the secret (CodeBuild variables).
+REFERENCE_TYPES = frozenset({"PARAMETER_STORE", "SECRETS_MANAGER"})
 
 
 class Redactor:
@@ -209,7 +211,10 @@ class Redactor:
         if isinstance(obj, dict):
             if isinstance(obj.get("name"), str) and isinstance(obj.get("value"), str):
                 out = {k: self.tree(v) for k, v in obj.items() if k != "value"}
-                out["value"] = self.value(obj["value"], obj["name"])
+                if obj.get("type") in REFERENCE_TYPES:  # CodeBuild: the value names a secret
+                    out["value"] = self.text(obj["value"])
+                else:
+                    out["value"] = self.value(obj["value"], obj["name"])
                 return out
             return {
                 k: (

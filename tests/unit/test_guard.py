@@ -367,6 +367,7 @@ def test_call_meter_aggregates():
         {
             "service": "ecr",
             "operation": "DescribeRepositories",
+            "action": "ecr:DescribeRepositories",
             "calls": 1,
             "errors": 0,
             "retries": 0,
@@ -375,6 +376,7 @@ def test_call_meter_aggregates():
         {
             "service": "ecs",
             "operation": "ListClusters",
+            "action": "ecs:ListClusters",
             "calls": 2,
             "errors": 1,
             "retries": 2,

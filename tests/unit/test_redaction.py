@@ -457,3 +457,17 @@ def test_tree_lambda_variables_judged_by_name():
     assert parse_marker(variables["DB_PASSWORD"]).kind == "secret-name"
     assert variables["STAGE"] == "prod"
     assert variables["N"] == 3
+
+
+def test_codebuild_reference_variables_keep_their_secret_names():
+    tree = {
+        "environmentVariables": [
+            {"name": "SONAR_TOKEN", "value": "ci/sonar-token", "type": "SECRETS_MANAGER"},
+            {"name": "DB_PASSWORD", "value": "/ci/db-password", "type": "PARAMETER_STORE"},
+            {"name": "NPM_TOKEN", "value": "npm_live_value_1234", "type": "PLAINTEXT"},
+        ]
+    }
+    out = Redactor(salt="s").tree(tree)["environmentVariables"]
+    assert out[0]["value"] == "ci/sonar-token"
+    assert out[1]["value"] == "/ci/db-password"
+    assert out[2]["value"].startswith("[REDACTED kind=secret-name")

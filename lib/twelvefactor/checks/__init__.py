@@ -75,15 +75,17 @@ def _finding(meta: CheckMeta, r: Result) -> Finding:
     )
 
 
-def _action(service: str, operation: str) -> str:
-    return f"{service}:{operation}"
+def _action(gap: dict) -> str:
+    from ..aws import iam_action
+
+    return gap.get("action") or iam_action(gap["service"], gap["operation"])
 
 
 def run_check(meta: CheckMeta, fn: CheckFn, inv: Inventory, settings: Settings) -> list[Finding]:
     gaps = inv.gaps(meta.iam_actions)
     out: list[Finding] = []
     for gap in gaps:
-        action = _action(gap["service"], gap["operation"])
+        action = _action(gap)
         out.append(
             _finding(
                 meta,

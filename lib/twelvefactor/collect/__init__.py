@@ -17,16 +17,42 @@ from ..redaction import Redactor
 from ..settings import Settings
 from ..snapshot import SCHEMA_VERSION, Snapshot
 from .base import ServiceCollector
+from .build import CodeBuildCollector, CodeCommitCollector, CodePipelineCollector
 from .config_stores import SecretsManagerCollector, SsmCollector
+from .datastores import (
+    DynamoDbCollector,
+    EfsCollector,
+    ElastiCacheCollector,
+    RdsCollector,
+    S3Collector,
+    SqsCollector,
+)
 from .ecr import EcrCollector
 from .ecs import EcsCollector
+from .elbv2 import Elbv2Collector
 from .logs import LogsCollector
 
 log = logging.getLogger(__name__)
 
 COLLECTORS: dict[str, type[ServiceCollector]] = {
     c.service: c
-    for c in (EcsCollector, EcrCollector, SsmCollector, SecretsManagerCollector, LogsCollector)
+    for c in (
+        EcsCollector,
+        EcrCollector,
+        SsmCollector,
+        SecretsManagerCollector,
+        LogsCollector,
+        CodeBuildCollector,
+        CodePipelineCollector,
+        CodeCommitCollector,
+        Elbv2Collector,
+        RdsCollector,
+        DynamoDbCollector,
+        S3Collector,
+        ElastiCacheCollector,
+        SqsCollector,
+        EfsCollector,
+    )
 }
 #: Actions used outside the collectors (identity).
 IDENTITY_ACTIONS = ("sts:GetCallerIdentity",)
@@ -77,6 +103,7 @@ def collect(
                     "region": region,
                     "service": service,
                     "operation": "*",
+                    "action": f"{service}:*",
                     "resource": None,
                     "code": type(exc).__name__,
                     "kind": "error",

@@ -6,9 +6,10 @@ import logging
 from collections.abc import Iterable, Iterator
 from typing import Any
 
+import botocore
 import botocore.exceptions
 
-from ..aws import AwsAccess
+from ..aws import AwsAccess, iam_action
 from ..errors import ReadOnlyViolation
 
 log = logging.getLogger(__name__)
@@ -83,6 +84,7 @@ class ServiceCollector:
             "region": self.region,
             "service": self.service,
             "operation": operation,
+            "action": iam_action(self.service, operation),
             "resource": resource,
             "code": code,
             "kind": classify(code, status),
@@ -101,7 +103,7 @@ class ServiceCollector:
         missing_ok: Iterable[str] = (),
         **params: Any,
     ) -> dict[str, Any] | None:
-        method = getattr(self.client, _snake(operation))
+        method = getattr(self.client, botocore.xform_name(operation))
         try:
             response = method(**params)
         except ReadOnlyViolation:
@@ -111,7 +113,8 @@ class ServiceCollector:
                 return None
             self._record(operation, exc, resource)
             return None
-        except botocore.exceptions.BotoCoreError as exc:
+        except (botocore.exceptions.BotoCoreError, NotImplementedError) as exc:
+            # in-process moto raises NotImplementedError for an operation it lacks
             self._record(operation, exc, resource)
             return None
         response.pop("ResponseMetadata", None)
@@ -120,20 +123,18 @@ class ServiceCollector:
     def paginate(
         self, operation: str, result_key: str, *, resource: str | None = None, **params: Any
     ) -> list[Any] | None:
-        paginator = self.client.get_paginator(_snake(operation))
+        paginator = self.client.get_paginator(botocore.xform_name(operation))
         items: list[Any] = []
         try:
             for page in paginator.paginate(**params):
                 items.extend(page.get(result_key, []))
         except ReadOnlyViolation:
             raise
-        except (botocore.exceptions.ClientError, botocore.exceptions.BotoCoreError) as exc:
+        except (
+            botocore.exceptions.ClientError,
+            botocore.exceptions.BotoCoreError,
+            NotImplementedError,
+        ) as exc:
             self._record(operation, exc, resource)
             return None
         return items
-
-
-def _snake(operation: str) -> str:
-    import re
-
-    return re.sub(r"(?<=[a-z0-9])(?=[A-Z])", "_", operation).lower()
