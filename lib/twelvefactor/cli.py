@@ -41,6 +41,14 @@ def _source_args(p: argparse.ArgumentParser) -> None:
         "--app-map", metavar="JSON", help='resource-name glob -> "application/environment", as JSON'
     )
     p.add_argument("--max-workers", type=int, help="collection threads (default 8)")
+    p.add_argument(
+        "--repo-path",
+        action="append",
+        dest="repo_paths",
+        metavar="DIR",
+        help="a local clone of a service's source repository to inspect (repeatable; default: "
+        "$TWELVEFACTOR_REPO_PATHS; the demo uses its own)",
+    )
 
 
 def _settings(args: argparse.Namespace):
@@ -67,6 +75,7 @@ def _settings(args: argparse.Namespace):
         endpoint_url=args.endpoint_url,
         app_map=args.app_map,
         max_workers=args.max_workers,
+        repo_paths=args.repo_paths,
     )
 
 
@@ -117,7 +126,7 @@ def cmd_demo(args: argparse.Namespace) -> int:
         print(f"seeded the demo account into {args.endpoint_url}")
         return 0
     args.demo, args.snapshot, args.live, args.profile = True, None, False, None
-    args.regions, args.app_map, args.max_workers = None, None, None
+    args.regions, args.app_map, args.max_workers, args.repo_paths = None, None, None, None
     args.out = args.out or "reports/demo"
     return cmd_audit(args)
 

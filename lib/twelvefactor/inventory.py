@@ -15,7 +15,7 @@ from typing import Any
 import pandas as pd
 
 from .apps import Placement, place, split_hierarchy, tag_dict
-from .collect.ecs import family_revision
+from .collect.ecs import family_revision, task_definition_arn
 from .inventory_more import SCHEMA_MORE, MoreTables
 from .redaction import ECS8_NAMES, is_reference, looks_secret_name, parse_marker
 from .settings import Settings
@@ -422,7 +422,11 @@ class Inventory(MoreTables):
                         "cluster": s.get("clusterArn", "").rsplit("/", 1)[-1],
                         "service": s["serviceName"],
                         "service_arn": s["serviceArn"],
-                        "task_definition_arn": s.get("taskDefinition", ""),
+                        "task_definition_arn": task_definition_arn(
+                            s["taskDefinition"], region, self.account
+                        )
+                        if s.get("taskDefinition")
+                        else "",
                         "desired_count": s.get("desiredCount", 0),
                         "running_count": s.get("runningCount", 0),
                         # a service scaled to zero runs nothing: its task definition is not "in use"
@@ -720,9 +724,11 @@ class Inventory(MoreTables):
         for region in self.regions:
             ecr = self.snapshot.get(region, "ecr")
             for r in ecr.get("repositories", []):
-                p = self._place(r["repositoryName"], r.get("tags"), name_gives_app=True)
+                # "shop/catalog-prod": the namespace names the team, the last segment the app
+                short = r["repositoryName"].rsplit("/", 1)[-1]
+                p = self._place(short, r.get("tags"))
                 if not p.application:
-                    p = Placement(r["repositoryName"].rsplit("/", 1)[-1], p.environment)
+                    p = Placement(short, p.environment)
                 images = (ecr.get("images") or {}).get(r["repositoryName"])
                 rows.append(
                     self._base(region, p)

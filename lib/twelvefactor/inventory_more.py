@@ -99,7 +99,7 @@ SCHEMA_MORE: dict[str, list[str]] = {
 
 #: Columns of these tables that are always booleans (False where the data is missing).
 #: ``encrypted``, ``multi_az`` and ``publicly_accessible`` are not among them: None says unknown.
-BOOLEAN_MORE = {"privileged_mode", "deploys_to_ecs", "stickiness_enabled", "redirects_to_https"}
+BOOLEAN_MORE = {"privileged_mode", "deploys_to_ecs", "redirects_to_https"}
 
 #: Values of ``datastores.kind``.
 DATASTORE_KINDS = ("rds-instance", "rds-cluster", "dynamodb", "s3", "elasticache", "sqs", "efs")
@@ -396,7 +396,12 @@ class MoreTables:
                         "target_type": tg.get("TargetType", ""),
                         "health_check_path": tg.get("HealthCheckPath", ""),
                         "health_check_port": tg.get("HealthCheckPort", ""),
-                        "stickiness_enabled": attributes.get("stickiness.enabled") == "true",
+                        # None when the attributes could not be read: unknown is not "off"
+                        "stickiness_enabled": (
+                            attributes.get("stickiness.enabled") == "true"
+                            if "stickiness.enabled" in attributes
+                            else None
+                        ),
                         "stickiness_type": attributes.get("stickiness.type", ""),
                         "deregistration_delay": _int(
                             attributes.get("deregistration_delay.timeout_seconds")

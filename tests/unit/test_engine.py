@@ -82,7 +82,10 @@ def test_run_checks_runs_a_registered_check_with_catalog_metadata(temporary_chec
 def test_run_checks_filters_by_factor_and_id(temporary_check):
     temporary_check(verdict(Status.PASS))
     inv = inventory()
-    assert checks.run_checks(inv, inv.settings, factors=[4]) == []
+    with_checks = {meta.factor for meta in load_catalog().values()} | {3}
+    for factor in set(range(1, 13)) - with_checks:  # factors with no checks give nothing
+        assert checks.run_checks(inv, inv.settings, factors=[factor]) == []
+    assert checks.run_checks(inv, inv.settings, factors=[]) == []
     assert checks.run_checks(inv, inv.settings, ids=["TF99-NOPE"]) == []
     ids = {f.check_id for f in checks.run_checks(inv, inv.settings, factors=[3])}
     assert CHECK_ID in ids

@@ -77,6 +77,8 @@ class ServiceCollector:
             err = exc.response.get("Error", {})
             code = str(err.get("Code", "Unknown"))
             message = str(err.get("Message", ""))[:300]
+            if message.lstrip().lower().startswith(("<!doctype", "<html")):
+                message = f"HTTP {exc.response.get('ResponseMetadata', {}).get('HTTPStatusCode')}"
             status = exc.response.get("ResponseMetadata", {}).get("HTTPStatusCode", 0)
         else:
             code, message, status = type(exc).__name__, str(exc)[:300], 0
@@ -90,9 +92,8 @@ class ServiceCollector:
             "kind": classify(code, status),
             "message": message,
         }
-        log.warning(
-            "%s:%s in %s failed: %s %s", self.service, operation, self.region, code, message
-        )
+        # recorded in the snapshot and shown by 00-start-here; logged for -v only
+        log.info("%s:%s in %s failed: %s %s", self.service, operation, self.region, code, message)
         self.errors.append(entry)
 
     def call(

@@ -14,6 +14,13 @@ def family_revision(arn: str) -> tuple[str, int]:
     return family, int(revision)
 
 
+def task_definition_arn(reference: str, region: str, account: str) -> str:
+    """A task definition reference as an ARN ('family:3' is accepted by ECS in requests)."""
+    if reference.startswith("arn:"):
+        return reference
+    return f"arn:aws:ecs:{region}:{account}:task-definition/{reference}"
+
+
 class EcsCollector(ServiceCollector):
     service = "ecs"
     actions = (
@@ -62,7 +69,11 @@ class EcsCollector(ServiceCollector):
             if family not in latest or family_revision(latest[family])[1] < revision:
                 latest[family] = arn
         wanted = sorted(
-            {s["taskDefinition"] for s in services if s.get("taskDefinition")}
+            {
+                task_definition_arn(s["taskDefinition"], self.region, s["serviceArn"].split(":")[4])
+                for s in services
+                if s.get("taskDefinition")
+            }
             | set(latest.values())
         )
         task_definitions = []

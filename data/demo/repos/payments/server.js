@@ -1,0 +1,1 @@
+// payments service entry point (a fixture: the demo never runs it)

@@ -1,0 +1,1 @@
+"""notifications-worker and reports (a fixture: the demo never runs it)."""
