@@ -82,6 +82,18 @@ def _acquire_account(settings: Settings, *, progress: bool) -> tuple[Settings, S
     return settings, collect(access, settings, progress=progress, source="live")
 
 
+def _display_figures_in_notebooks() -> None:
+    """In IPython, show a returned matplotlib Figure as a PNG (whatever backend is active)."""
+    try:
+        from IPython import get_ipython
+        from IPython.core.pylabtools import select_figure_formats
+    except ImportError:
+        return
+    shell = get_ipython()
+    if shell is not None:
+        select_figure_formats(shell, {"png"})
+
+
 class Workbook:
     """Settings, snapshot, inventory and findings of one audit, for notebooks and the runner."""
 
@@ -154,6 +166,7 @@ class Workbook:
         from .plots import PLOTS
 
         registry()  # check modules may register their own plots
+        _display_figures_in_notebooks()
         if name not in PLOTS:
             raise ConfigurationError("plot", f"no plot {name!r}.", f"use one of {sorted(PLOTS)}.")
         return PLOTS[name](self, **kwargs)

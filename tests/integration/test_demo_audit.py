@@ -120,3 +120,15 @@ def test_every_call_of_the_demo_audit_is_in_the_shipped_policy(demo_run):
     used = {c["action"] for c in run["snapshot"]["api_calls"]}
     assert used <= allowed, used - allowed
     assert len(used) >= 10
+
+
+def test_every_plot_is_shown_as_a_picture(demo_run):
+    out, _ = demo_run
+    plots = 0
+    for path in sorted((out / "notebooks").glob("*.ipynb")):
+        for cell in json.loads(path.read_text())["cells"]:
+            if cell["cell_type"] == "code" and "wb.plot(" in "".join(cell["source"]):
+                plots += 1
+                kinds = {k for o in cell.get("outputs", []) for k in o.get("data", {})}
+                assert "image/png" in kinds, (path.name, "".join(cell["source"]))
+    assert plots >= 10
