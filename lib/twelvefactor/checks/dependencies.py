@@ -574,6 +574,10 @@ def dockerfile_pinned(inv: Inventory, settings: Settings) -> Iterator[Result]:
             )
         elif not dockerfiles:
             yield _local_result(inv, repo, Status.INFO, f"Repository {name} has no Dockerfile.", ev)
+        elif not images:
+            yield _local_result(
+                inv, repo, Status.INFO, f"Repository {name}'s Dockerfiles name no base image.", ev
+            )
         elif loose:
             shown = ", ".join(f"{i['image']} ({i['dockerfile']}:{i['line']})" for i in loose)
             yield _local_result(

@@ -382,7 +382,14 @@ def _requirements_lines(
             continue
         target = PurePosixPath(os.path.normpath((path.parent / include.group(2)).as_posix()))
         rel = target.as_posix()
-        if rel in seen or rel.startswith("..") or len(seen) > 20 or not (root / rel).is_file():
+        if (
+            rel in seen
+            or rel.startswith("..")
+            or len(seen) > 20
+            or not (root / rel).is_file()
+            # never follow an include out of the repository (absolute paths, symlinked folders)
+            or not (root / rel).resolve().is_relative_to(root.resolve())
+        ):
             continue
         kind = "constraint" if include.group(1) in {"-c", "--constraint"} else "requirement"
         includes.append((kind, target))
@@ -402,6 +409,8 @@ def _requirements_lines(
     for line in lines:
         if requirement_unpinned(line) and _requirement_name(line) not in constrained:
             shown = URL_USERINFO_RE.sub(r"\1***@", line.split(" #", 1)[0].strip())
+            # a pre-signed URL's query string is a credential too
+            shown = re.sub(r"(://[^\s?#]*)\?[^\s#]*", r"\1?***", shown)
             out.append(shown if path.name == "requirements.txt" else f"{path.as_posix()}: {shown}")
     return out
 
