@@ -351,7 +351,7 @@ class TestReadonlyRoot:
             "orders-api-prod:1/otel": Status.FAIL,
         }
         ok = only(findings, Status.PASS)
-        assert ok.resource_type == "AwsEcsContainer"
+        assert ok.resource_type == "AwsEcsContainerDefinition"
         assert ok.resource_arn == td_arn("orders-api-prod")
         assert ok.message.endswith("writes only to /tmp.")
         assert evidence(ok) == {"essential": True, "writable_mounts": ["/tmp"], "in_use": True}
@@ -477,7 +477,7 @@ class TestOneProcess:
         )
         f = only(run(snap, self.ID))
         assert f.resource_id == "orders-api-prod:1/app"
-        assert f.resource_type == "AwsEcsContainer"
+        assert f.resource_type == "AwsEcsContainerDefinition"
         return f
 
     @pytest.mark.parametrize(

@@ -34,7 +34,7 @@ from matplotlib.lines import Line2D
 from matplotlib.patches import Patch
 
 from ..apps import ENVIRONMENT_TOKENS, normalise_environment
-from ..evidence import evidence
+from ..evidence import PLACE, evidence
 from ..findings import Result, Status
 from ..inventory import Inventory
 from ..plots import STATUS_COLOURS, plot
@@ -46,7 +46,6 @@ from .common import td_id, td_result
 if TYPE_CHECKING:
     from ..workbook import Workbook
 
-PLACE = ["application", "environment", "region"]
 
 # -- matching configuration against locators ---------------------------------------------------
 _TOKEN = re.compile(r"[a-z0-9._-]+")

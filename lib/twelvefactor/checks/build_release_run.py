@@ -31,6 +31,7 @@ import pandas as pd
 from matplotlib.figure import Figure
 from matplotlib.lines import Line2D
 
+from ..collect.build import CodePipelineCollector
 from ..collect.ecs import family_revision
 from ..evidence import PLACE, evidence
 from ..findings import Result, Status
@@ -51,7 +52,7 @@ if TYPE_CHECKING:
 MAX_REVISIONS_BEHIND = 2
 
 SERVICE = "AwsEcsService"
-PIPELINE_ACTIONS = ("codepipeline:ListPipelines", "codepipeline:GetPipeline")
+PIPELINE_ACTIONS = CodePipelineCollector.actions  # what reading the pipelines needs
 PROJECT_ACTIONS = ("codebuild:ListProjects", "codebuild:BatchGetProjects")
 
 

@@ -26,6 +26,7 @@ import pandas as pd
 from matplotlib.figure import Figure
 from matplotlib.lines import Line2D
 
+from ..collect.build import CodePipelineCollector
 from ..evidence import evidence
 from ..findings import Result, Status
 from ..inventory import Inventory
@@ -55,7 +56,7 @@ BUILD_ACTIONS = (
     "codebuild:ListBuilds",
     "codebuild:BatchGetBuilds",
 )
-PIPELINE_ACTIONS = ("codepipeline:ListPipelines", "codepipeline:GetPipeline")
+PIPELINE_ACTIONS = CodePipelineCollector.actions  # what reading the pipelines needs
 IMAGE_ACTIONS = ("ecr:DescribeRepositories", "ecr:DescribeImages")
 
 

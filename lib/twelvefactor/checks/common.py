@@ -36,6 +36,24 @@ def td_id(row: Any) -> str:
     return f"{row['family']}:{row['revision']}"
 
 
+def container_id(row: Any) -> str:
+    """'orders-api-prod:2/app': a container definition within its task definition revision."""
+    return f"{td_id(row)}/{row['container']}"
+
+
+def container_result(row: Any, status: Status, message: str, evidence: dict[str, Any]) -> Result:
+    """A Result about one container definition (a row of ``inventory.containers``)."""
+    return result(
+        row,
+        status,
+        message,
+        resource_type="AwsEcsContainerDefinition",
+        resource_id=container_id(row),
+        resource_arn=row["task_definition_arn"],
+        evidence=evidence | {"in_use": bool(row["in_use"])},
+    )
+
+
 def td_result(td: Any, status: Status, message: str, evidence: dict[str, Any]) -> Result:
     """A Result about one task definition (a row of ``inventory.task_definitions``)."""
     return result(

@@ -19,18 +19,17 @@ from matplotlib.figure import Figure
 from matplotlib.patches import Rectangle
 
 from ..apps import place
-from ..evidence import evidence
+from ..evidence import PLACE, evidence
 from ..findings import Result, Status
 from ..inventory import PULL_THROUGH_PREFIXES, Inventory
 from ..plots import STATUS_COLOURS, plot
 from ..settings import Settings
 from . import check
-from .common import result
+from .common import container_id, container_result, result
 
 if TYPE_CHECKING:
     from ..workbook import Workbook
 
-CONTAINER = "AwsEcsContainerDefinition"
 REPOSITORY = "AwsEcrRepository"
 LOCAL = "LocalRepository"
 
@@ -65,20 +64,6 @@ SOURCE_WORDS = {
 
 
 # -- shared helpers --------------------------------------------------------------------------
-def container_id(row: Any) -> str:
-    return f"{row['family']}:{row['revision']}/{row['container']}"
-
-
-def _container_result(row: Any, status: Status, message: str, ev: dict[str, Any]) -> Result:
-    return result(
-        row,
-        status,
-        message,
-        resource_type=CONTAINER,
-        resource_id=container_id(row),
-        resource_arn=row["task_definition_arn"],
-        evidence=ev | {"in_use": bool(row["in_use"])},
-    )
 
 
 def _containers(inv: Inventory) -> pd.DataFrame:
@@ -143,7 +128,7 @@ def private_registry(inv: Inventory, settings: Settings) -> Iterator[Result]:
                 where.append(f"account {c['image_account']}")
             if c["image_region"] and c["image_region"] != c["region"]:
                 where.append(f"region {c['image_region']}")
-            yield _container_result(
+            yield container_result(
                 c,
                 Status.PASS,
                 f"Container {name} pulls {c['image_repository']} from a private ECR repository"
@@ -151,7 +136,7 @@ def private_registry(inv: Inventory, settings: Settings) -> Iterator[Result]:
                 ev,
             )
         elif source == "ecr-pull-through":
-            yield _container_result(
+            yield container_result(
                 c,
                 Status.PASS,
                 f"Container {name} pulls {c['image_repository']} through an ECR pull-through "
@@ -161,7 +146,7 @@ def private_registry(inv: Inventory, settings: Settings) -> Iterator[Result]:
         elif source == "public-ecr" and c["image_repository"].split("/")[0] in (
             AWS_PUBLIC_NAMESPACES
         ):
-            yield _container_result(
+            yield container_result(
                 c,
                 Status.INFO,
                 f"Container {name} pulls {c['image_repository']}, published by AWS on ECR "
@@ -170,7 +155,7 @@ def private_registry(inv: Inventory, settings: Settings) -> Iterator[Result]:
                 ev,
             )
         else:
-            yield _container_result(
+            yield container_result(
                 c,
                 Status.FAIL,
                 f"Container {name} pulls {c['image']} from {SOURCE_WORDS.get(source, source)}, "
@@ -195,7 +180,7 @@ def image_pinned(inv: Inventory, settings: Settings) -> Iterator[Result]:
             "tag_mutability": "",
         }
         if digest:
-            yield _container_result(
+            yield container_result(
                 c,
                 Status.PASS,
                 f"Container {name} references its image by digest ({_short(digest)}): every "
@@ -204,7 +189,7 @@ def image_pinned(inv: Inventory, settings: Settings) -> Iterator[Result]:
             )
             continue
         if not tag or tag == "latest":
-            yield _container_result(
+            yield container_result(
                 c,
                 Status.FAIL,
                 f"Container {name} runs {c['image_repository']}:latest"
@@ -224,7 +209,7 @@ def image_pinned(inv: Inventory, settings: Settings) -> Iterator[Result]:
                 if c["image_source"] in {"private-ecr", "ecr-pull-through"}
                 else SOURCE_WORDS.get(c["image_source"], c["image_source"])
             )
-            yield _container_result(
+            yield container_result(
                 c,
                 Status.FAIL,
                 f"Container {name} references tag {tag} in {where}, where nothing shows the tag "
@@ -234,7 +219,7 @@ def image_pinned(inv: Inventory, settings: Settings) -> Iterator[Result]:
             continue
         region = c["image_region"]
         if inv.gaps(["ecr:DescribeRepositories"], region):
-            yield _container_result(
+            yield container_result(
                 c,
                 Status.ERROR,
                 f"Could not tell whether tag {tag} of container {name} can move: the ECR "
@@ -244,7 +229,7 @@ def image_pinned(inv: Inventory, settings: Settings) -> Iterator[Result]:
             continue
         repo = repos.get((region, c["image_repository"]))
         if repo is None:
-            yield _container_result(
+            yield container_result(
                 c,
                 Status.FAIL,
                 f"Container {name} references {c['image_repository']}:{tag}, but no such "
@@ -254,7 +239,7 @@ def image_pinned(inv: Inventory, settings: Settings) -> Iterator[Result]:
             continue
         mode = ev["tag_mutability"] = repo.get("imageTagMutability", "")
         if tag_is_immutable(repo, tag):
-            yield _container_result(
+            yield container_result(
                 c,
                 Status.PASS,
                 f"Container {name} references tag {tag} in {c['image_repository']}, where that "
@@ -266,7 +251,7 @@ def image_pinned(inv: Inventory, settings: Settings) -> Iterator[Result]:
             "MUTABLE": "whose tags are mutable",
             "": "whose tag mutability is unknown",
         }.get(mode, f"where its tag immutability setting ({mode}) leaves this tag mutable")
-        yield _container_result(
+        yield container_result(
             c,
             Status.FAIL,
             f"Container {name} references tag {tag} in {c['image_repository']}, {why}: a push "
@@ -486,7 +471,7 @@ def no_install_at_start(inv: Inventory, settings: Settings) -> Iterator[Result]:
         ev = {"entry_point": c["entry_point"], "command": c["command"]}
         found = installers(text)
         if found:
-            yield _container_result(
+            yield container_result(
                 c,
                 Status.FAIL,
                 f"Container {name} installs dependencies when it starts ({', '.join(found)}): "
@@ -495,7 +480,7 @@ def no_install_at_start(inv: Inventory, settings: Settings) -> Iterator[Result]:
                 ev | {"installs": found},
             )
         elif text:
-            yield _container_result(
+            yield container_result(
                 c,
                 Status.PASS,
                 f"Container {name} starts without installing anything: its dependencies are "
@@ -503,7 +488,7 @@ def no_install_at_start(inv: Inventory, settings: Settings) -> Iterator[Result]:
                 ev | {"installs": []},
             )
         else:
-            yield _container_result(
+            yield container_result(
                 c,
                 Status.INFO,
                 f"Container {name} sets no command or entry point: it runs its image's own, "
@@ -747,7 +732,6 @@ def dotenv_ignored(inv: Inventory, settings: Settings) -> Iterator[Result]:
 
 
 # -- evidence tables -------------------------------------------------------------------------
-PLACE = ["application", "environment", "region"]
 
 
 def _expand(wb: Workbook, check_id: str, fields: list[str]) -> pd.DataFrame:

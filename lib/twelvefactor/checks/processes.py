@@ -37,7 +37,7 @@ from ..inventory import Inventory
 from ..plots import STATUS_COLOURS, plot
 from ..settings import Settings
 from . import check
-from .common import result, td_id, td_result
+from .common import container_id, container_result, result, td_id, td_result
 
 if TYPE_CHECKING:
     from ..workbook import Workbook
@@ -66,22 +66,6 @@ def _raw_task_definitions(inv: Inventory) -> dict[str, dict[str, Any]]:
         for region in inv.regions
         for td in inv.snapshot.get(region, "ecs").get("task_definitions") or []
     }
-
-
-def container_id(row: Any) -> str:
-    return f"{td_id(row)}/{row['container']}"
-
-
-def _container_result(row: Any, status: Status, message: str, evidence: dict) -> Result:
-    return result(
-        row,
-        status,
-        message,
-        resource_type="AwsEcsContainer",
-        resource_id=container_id(row),
-        resource_arn=row["task_definition_arn"],
-        evidence=evidence | {"in_use": bool(row["in_use"])},
-    )
 
 
 def _mounts(raw_td: dict[str, Any]) -> dict[str, list[dict[str, Any]]]:
@@ -287,7 +271,7 @@ def readonly_root(inv: Inventory, settings: Settings) -> Iterator[Result]:
         evidence = {"essential": bool(c["essential"]), "writable_mounts": writable}
         family = _os_family(raw.get(c["task_definition_arn"], {}))
         if family.startswith("WINDOWS"):
-            yield _container_result(
+            yield container_result(
                 c,
                 Status.SKIP,
                 f"Container {container_id(c)} runs on Windows, where ECS does not support a "
@@ -295,7 +279,7 @@ def readonly_root(inv: Inventory, settings: Settings) -> Iterator[Result]:
                 evidence | {"operating_system_family": family},
             )
         elif c["readonly_root_filesystem"]:
-            yield _container_result(
+            yield container_result(
                 c,
                 Status.PASS,
                 f"Container {container_id(c)} runs with a read-only root filesystem"
@@ -303,7 +287,7 @@ def readonly_root(inv: Inventory, settings: Settings) -> Iterator[Result]:
                 evidence,
             )
         else:
-            yield _container_result(
+            yield container_result(
                 c,
                 Status.FAIL,
                 f"Container {container_id(c)} can write anywhere in its root filesystem, where "
@@ -695,7 +679,7 @@ def one_process(inv: Inventory, settings: Settings) -> Iterator[Result]:
         argv = entry + command
         who = f"Container {container_id(c)}"
         if not argv:
-            yield _container_result(
+            yield container_result(
                 c,
                 Status.SKIP,
                 f"{who} runs its image's own ENTRYPOINT/CMD, which the task definition does not "
@@ -704,7 +688,7 @@ def one_process(inv: Inventory, settings: Settings) -> Iterator[Result]:
             )
             continue
         if not entry and command[0].startswith("-"):
-            yield _container_result(
+            yield container_result(
                 c,
                 Status.SKIP,
                 f"{who} only passes options ({_short(command, 40)}) to its image's entry point, "
@@ -721,7 +705,7 @@ def one_process(inv: Inventory, settings: Settings) -> Iterator[Result]:
             "setup_steps": a.setup,
         } | ({"notes": a.notes} if a.notes else {})
         if a.managers:
-            yield _container_result(
+            yield container_result(
                 c,
                 Status.FAIL,
                 f"{who} runs a process manager ({', '.join(a.managers)}) that starts and restarts "
@@ -729,7 +713,7 @@ def one_process(inv: Inventory, settings: Settings) -> Iterator[Result]:
                 evidence,
             )
         elif len(a.processes) > 1:
-            yield _container_result(
+            yield container_result(
                 c,
                 Status.FAIL,
                 f"{who} keeps {len(a.processes)} processes running side by side: "
@@ -738,21 +722,21 @@ def one_process(inv: Inventory, settings: Settings) -> Iterator[Result]:
                 evidence,
             )
         elif a.opaque:
-            yield _container_result(
+            yield container_result(
                 c,
                 Status.SKIP,
                 f"{who} starts the script {a.opaque}, whose content the audit cannot read.",
                 evidence | {"opaque": a.opaque},
             )
         elif not a.processes:
-            yield _container_result(
+            yield container_result(
                 c,
                 Status.SKIP,
                 f"{who} leaves no long-running process in its command line.",
                 evidence,
             )
         else:
-            yield _container_result(
+            yield container_result(
                 c,
                 Status.PASS,
                 f"{who} runs one process in the foreground: {a.processes[0]}"
