@@ -858,8 +858,8 @@ def _raw_project(inv: Inventory, p: pd.Series) -> dict:
 
 
 def _has_inline_buildspec(inv: Inventory, p: pd.Series) -> bool:
-    sources = [_raw_project(inv, p).get("source") or {}]
-    sources += _raw_project(inv, p).get("secondarySources") or []
+    raw = _raw_project(inv, p)
+    sources = [raw.get("source") or {}, *(raw.get("secondarySources") or [])]
     return any("\n" in str(s.get("buildspec") or "") for s in sources)
 
 
