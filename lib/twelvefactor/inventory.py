@@ -16,7 +16,7 @@ import pandas as pd
 
 from .apps import Placement, place, split_hierarchy, tag_dict
 from .collect.ecs import family_revision, task_definition_arn
-from .inventory_more import SCHEMA_MORE, MoreTables
+from .inventory_more import BOOLEAN_MORE, SCHEMA_MORE, MoreTables
 from .redaction import ECS8_NAMES, is_reference, looks_secret_name, parse_marker
 from .settings import Settings
 from .snapshot import Snapshot
@@ -195,7 +195,7 @@ BOOLEAN = {
     "readonly_root_filesystem",
     "privileged",
     "has_health_check",
-}
+} | BOOLEAN_MORE
 
 
 def _frame(name: str, rows: Iterable[dict[str, Any]]) -> pd.DataFrame:

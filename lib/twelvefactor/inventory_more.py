@@ -122,12 +122,9 @@ ECS_DEPLOY_PROVIDERS = frozenset({"ECS", "CodeDeployToECS"})
 
 
 def _frame(name: str, rows: Iterable[dict[str, Any]]) -> pd.DataFrame:
-    from .inventory import _frame as core_frame
+    from .inventory import _frame as core_frame  # one mechanism (BOOLEAN includes BOOLEAN_MORE)
 
-    frame = core_frame(name, rows)
-    for column in BOOLEAN_MORE.intersection(frame.columns):
-        frame[column] = frame[column].fillna(False).astype(bool)
-    return frame
+    return core_frame(name, rows)
 
 
 def _json(value: Any) -> str:
