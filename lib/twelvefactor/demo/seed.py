@@ -21,6 +21,7 @@ import botocore.config
 
 from ..aws import DEMO_CREDENTIALS
 from .scenario import Scenario
+from .seed_runtime import RuntimeSeeding
 
 log = logging.getLogger(__name__)
 
@@ -120,7 +121,7 @@ def _manifest(repo: str, tag: str) -> str:
     )
 
 
-class Seeder:
+class Seeder(RuntimeSeeding):
     def __init__(self, scenario: Scenario, clients: DemoClients):
         self.scenario = scenario
         self.clients = clients
@@ -142,8 +143,13 @@ class Seeder:
             self.ssm(region, spec.get("parameters", []))
             self.secrets(region, spec.get("secrets", []))
             self.logs(region, spec.get("log_groups", []))
+            self.network(region, spec)
+            self.cloud_map(region, spec.get("cloud_map"))
             self.load_balancers(region, spec.get("load_balancers", []))
             self.ecs(region, spec)
+            self.scaling(region, spec.get("scaling", []))
+            self.schedules(region, spec.get("schedules", []))
+            self.tasks(region, spec.get("tasks", []))
             self.delivery(region, spec)
 
     # -- references --------------------------------------------------------------------------
@@ -381,6 +387,7 @@ class Seeder:
                     VpcId=vpc_id,
                     TargetType=tg.get("target_type", "ip"),
                     HealthCheckPath=tg.get("health_check_path", "/"),
+                    HealthCheckPort=str(tg.get("health_check_port", "traffic-port")),
                 )["TargetGroups"][0]["TargetGroupArn"]
                 if tg.get("attributes"):
                     elbv2.modify_target_group_attributes(
@@ -391,13 +398,40 @@ class Seeder:
                     )
                 self.target_groups[(region, tg["name"])] = tg_arn
                 tg_arns.append(tg_arn)
-            if tg_arns:
-                elbv2.create_listener(
-                    LoadBalancerArn=lb_arn,
-                    Protocol="HTTP",
-                    Port=lb.get("listener_port", 80),
-                    DefaultActions=[{"Type": "forward", "TargetGroupArn": tg_arns[0]}],
-                )
+            # listeners: [{port, protocol, redirect}] (HTTP redirecting to HTTPS, or forwarding
+            # to the first target group); by default one HTTP listener on listener_port
+            listeners = lb.get("listeners") or (
+                [{"port": lb.get("listener_port", 80), "protocol": "HTTP"}] if tg_arns else []
+            )
+            for ls in listeners:
+                kwargs: dict[str, Any] = {
+                    "LoadBalancerArn": lb_arn,
+                    "Protocol": ls.get("protocol", "HTTP"),
+                    "Port": ls["port"],
+                }
+                if ls.get("redirect"):
+                    kwargs["DefaultActions"] = [
+                        {
+                            "Type": "redirect",
+                            "RedirectConfig": {
+                                "Protocol": "HTTPS",
+                                "Port": "443",
+                                "StatusCode": "HTTP_301",
+                            },
+                        }
+                    ]
+                else:
+                    kwargs["DefaultActions"] = [{"Type": "forward", "TargetGroupArn": tg_arns[0]}]
+                if kwargs["Protocol"] == "HTTPS":
+                    kwargs["Certificates"] = [{"CertificateArn": self.certificate(region, lb)}]
+                elbv2.create_listener(**kwargs)
+
+    def certificate(self, region: str, lb: dict[str, Any]) -> str:
+        """An ACM certificate for an HTTPS listener (moto issues it at once)."""
+        acm = self.clients("acm", region)
+        return acm.request_certificate(DomainName=lb.get("domain", f"{lb['name']}.shop.example"))[
+            "CertificateArn"
+        ]
 
     # -- ECS -------------------------------------------------------------------------------
     def image(self, region: str, ref: str) -> str:
@@ -448,9 +482,10 @@ class Seeder:
             },
         }
         if c.get("port"):
+            host_port = c["port"] if network_mode in ("awsvpc", "host") else c.get("host_port")
             container["portMappings"] = [
                 {"containerPort": c["port"], "protocol": "tcp"}
-                | ({"hostPort": c["port"]} if network_mode == "awsvpc" else {})
+                | ({"hostPort": host_port} if host_port else {})
             ]
         if c.get("command"):
             container["command"] = c["command"]
@@ -463,7 +498,7 @@ class Seeder:
             ]
         if c.get("links"):
             container["links"] = c["links"]
-        return container
+        return _merge(container, self.locate(region, c.get("extra") or {}))
 
     def task_definition(
         self, region: str, td: dict[str, Any], images: dict[str, str] | None = None
@@ -497,6 +532,7 @@ class Seeder:
             kwargs["ephemeralStorage"] = {"sizeInGiB": td["ephemeral_storage_gib"]}
         if td.get("tags"):
             kwargs["tags"] = _tags(td["tags"])
+        kwargs = _merge(kwargs, self.locate(region, td.get("extra") or {}))
         resp = self.clients("ecs", region).register_task_definition(**kwargs)
         return resp["taskDefinition"]["taskDefinitionArn"]
 
@@ -509,7 +545,9 @@ class Seeder:
                 settings=[
                     {"name": "containerInsights", "value": c.get("container_insights", "disabled")}
                 ],
+                **({"configuration": c["configuration"]} if c.get("configuration") else {}),
             )
+            self.hosts(region, c["name"], c.get("hosts", []))
         for td in spec.get("task_definitions", []):
             arns = self.revisions.setdefault((region, td["family"]), [])
             arns.append(self.task_definition(region, td))
@@ -535,7 +573,19 @@ class Seeder:
                         "containerPort": lb["port"],
                     }
                 ]
+            if s.get("network"):
+                kwargs["networkConfiguration"] = self.network_configuration(region, s["network"])
+            if s.get("registry"):
+                kwargs["serviceRegistries"] = [
+                    {"registryArn": self.registry_arn(region, s["registry"])}
+                ]
+            if s.get("platform_version"):
+                kwargs["platformVersion"] = s["platform_version"]
             ecs.create_service(**kwargs)
+            if s.get("extra"):
+                # fields moto's create_service drops (enableExecuteCommand,
+                # healthCheckGracePeriodSeconds, ...) are stored by update_service
+                ecs.update_service(cluster=s["cluster"], service=s["name"], **s["extra"])
             if s.get("deployment"):
                 # moto's create_service silently drops deploymentConfiguration (describe_services
                 # then has none); update_service stores it. Side effect in moto: the cluster's
@@ -705,6 +755,18 @@ class Seeder:
         )
 
 
+def _merge(base: dict[str, Any], extra: dict[str, Any]) -> dict[str, Any]:
+    """``base`` with the keys of ``extra`` set (None removes a key): the scenario's ``extra`` is
+    written in the API's own shape."""
+    out = dict(base)
+    for key, value in extra.items():
+        if value is None:
+            out.pop(key, None)
+        else:
+            out[key] = value
+    return out
+
+
 def _reseed_moto(seed: int) -> None:
     from moto.moto_api._internal import mock_random
 
@@ -716,10 +778,25 @@ def in_process(scenario: Scenario) -> Iterator[None]:
     """moto in this process, seeded with the scenario; AWS calls inside the block hit the demo."""
     from moto import mock_aws
 
+    global _in_process_depth
     with mock_aws():
         _reseed_moto(scenario.seed)
         Seeder(scenario, DemoClients(None)).run()
-        yield
+        _in_process_depth += 1
+        try:
+            yield
+        finally:
+            _in_process_depth -= 1
+
+
+#: How many ``in_process`` blocks are open: the demo's writable clients may only be used there
+#: (or against the demo server on 127.0.0.1), see ``twelvefactor.demo.tryit``.
+_in_process_depth = 0
+
+
+def in_process_active() -> bool:
+    """True inside ``in_process``: AWS calls in this process reach the mocked demo account."""
+    return _in_process_depth > 0
 
 
 def seed_server(scenario: Scenario, endpoint_url: str) -> None:
