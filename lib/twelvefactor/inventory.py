@@ -17,6 +17,7 @@ import pandas as pd
 from .apps import Placement, place, split_hierarchy, tag_dict
 from .collect.ecs import family_revision, task_definition_arn
 from .inventory_more import BOOLEAN_MORE, SCHEMA_MORE, MoreTables
+from .inventory_runtime import BOOLEAN_RUNTIME, SCHEMA_RUNTIME, RuntimeTables
 from .redaction import ECS8_NAMES, is_reference, looks_secret_name, parse_marker
 from .settings import Settings
 from .snapshot import Snapshot
@@ -171,6 +172,7 @@ SCHEMA: dict[str, list[str]] = {
     + ["log_group", "log_group_arn", "retention_days", "kms_key_id", "stored_bytes"],
     "errors": ["account", "region", "service", "operation", "resource", "code", "kind", "message"],
     **SCHEMA_MORE,
+    **SCHEMA_RUNTIME,
     "api_calls": ["service", "operation", "calls", "errors", "retries", "seconds"],
 }
 
@@ -195,7 +197,7 @@ BOOLEAN = {
     "readonly_root_filesystem",
     "privileged",
     "has_health_check",
-} | BOOLEAN_MORE
+} | BOOLEAN_MORE | BOOLEAN_RUNTIME
 
 
 def _frame(name: str, rows: Iterable[dict[str, Any]]) -> pd.DataFrame:
@@ -338,7 +340,7 @@ def parse_value_from(value_from: str, region: str, account: str) -> dict[str, st
     return target(service, target_region, target_account, ":".join(parts[5:]))
 
 
-class Inventory(MoreTables):
+class Inventory(MoreTables, RuntimeTables):
     """The account as DataFrames. Build it with ``Inventory(snapshot, settings)``."""
 
     def __init__(self, snapshot: Snapshot, settings: Settings):

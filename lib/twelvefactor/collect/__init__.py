@@ -31,6 +31,13 @@ from .ecr import EcrCollector
 from .ecs import EcsCollector
 from .elbv2 import Elbv2Collector
 from .logs import LogsCollector
+from .runtime import (
+    AutoScalingCollector,
+    Ec2Collector,
+    EventsCollector,
+    SchedulerCollector,
+    ServiceDiscoveryCollector,
+)
 
 log = logging.getLogger(__name__)
 
@@ -52,6 +59,11 @@ COLLECTORS: dict[str, type[ServiceCollector]] = {
         ElastiCacheCollector,
         SqsCollector,
         EfsCollector,
+        AutoScalingCollector,
+        EventsCollector,
+        SchedulerCollector,
+        ServiceDiscoveryCollector,
+        Ec2Collector,
     )
 }
 #: Actions used outside the collectors (identity).

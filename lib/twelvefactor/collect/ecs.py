@@ -1,4 +1,6 @@
-"""ECS: clusters, services (10 per DescribeServices), task definitions in use and per family."""
+"""ECS: clusters, services (10 per DescribeServices), task definitions in use and per family,
+tasks (running, and stopped ones ECS still remembers: about an hour) and container instances,
+100 per DescribeTasks / DescribeContainerInstances."""
 
 from __future__ import annotations
 
@@ -30,6 +32,10 @@ class EcsCollector(ServiceCollector):
         "ecs:DescribeServices",
         "ecs:ListTaskDefinitions",
         "ecs:DescribeTaskDefinition",
+        "ecs:ListTasks",
+        "ecs:DescribeTasks",
+        "ecs:ListContainerInstances",
+        "ecs:DescribeContainerInstances",
     )
 
     def collect(self) -> dict[str, Any]:
@@ -85,9 +91,67 @@ class EcsCollector(ServiceCollector):
                 td = resp["taskDefinition"]
                 td["tags"] = resp.get("tags", [])
                 task_definitions.append(td)
+        tasks, container_instances = self._tasks_and_hosts(cluster_arns)
         return {
             "clusters": clusters,
             "services": services,
             "task_definitions": task_definitions,
             "active_task_definition_arns": active,
+            "tasks": tasks,
+            "container_instances": container_instances,
         }
+
+    def _tasks_and_hosts(
+        self, cluster_arns: list[str]
+    ) -> tuple[list[dict[str, Any]] | None, list[dict[str, Any]] | None]:
+        """Running and stopped tasks, and EC2 container instances, of every cluster (None when
+        a listing failed: a check must not read "no tasks" into a refused call)."""
+        tasks: list[dict[str, Any]] | None = []
+        hosts: list[dict[str, Any]] | None = []
+        for cluster_arn in cluster_arns:
+            for status in ("RUNNING", "STOPPED"):
+                arns = self.paginate(
+                    "ListTasks",
+                    "taskArns",
+                    resource=cluster_arn,
+                    cluster=cluster_arn,
+                    desiredStatus=status,
+                    PaginationConfig={"PageSize": 100},
+                )
+                if arns is None:
+                    tasks = None
+                for batch in chunks(arns or [], 100):
+                    resp = self.call(
+                        "DescribeTasks",
+                        resource=cluster_arn,
+                        cluster=cluster_arn,
+                        tasks=batch,
+                        include=["TAGS"],
+                    )
+                    if resp is None:
+                        tasks = None
+                    elif tasks is not None:
+                        tasks.extend(resp.get("tasks", []))
+            arns = self.paginate(
+                "ListContainerInstances",
+                "containerInstanceArns",
+                resource=cluster_arn,
+                cluster=cluster_arn,
+                PaginationConfig={"PageSize": 100},
+            )
+            if arns is None:
+                hosts = None
+            for batch in chunks(arns or [], 100):
+                resp = self.call(
+                    "DescribeContainerInstances",
+                    resource=cluster_arn,
+                    cluster=cluster_arn,
+                    containerInstances=batch,
+                )
+                if resp is None:
+                    hosts = None
+                elif hosts is not None:
+                    hosts.extend(
+                        i | {"clusterArn": cluster_arn} for i in resp.get("containerInstances", [])
+                    )
+        return tasks, hosts
