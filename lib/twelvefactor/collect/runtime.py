@@ -79,10 +79,24 @@ class ServiceDiscoveryCollector(ServiceCollector):
     actions = ("servicediscovery:ListNamespaces", "servicediscovery:ListServices")
 
     def collect(self) -> dict[str, Any]:
-        return {
-            "namespaces": self.paginate("ListNamespaces", "Namespaces"),
-            "services": self.paginate("ListServices", "Services"),
-        }
+        namespaces = self.paginate("ListNamespaces", "Namespaces")
+        # a service summary does not name its namespace: list them namespace by namespace
+        services: list[dict[str, Any]] | None = [] if namespaces is not None else None
+        seen: set[str] = set()
+        for ns in namespaces or []:
+            found = self.paginate(
+                "ListServices",
+                "Services",
+                resource=ns.get("Arn"),
+                Filters=[{"Name": "NAMESPACE_ID", "Values": [ns["Id"]], "Condition": "EQ"}],
+            )
+            if found is None:
+                services = None
+            elif services is not None:
+                # moto ignores the filter; AWS never lists a service twice
+                services.extend(s | {"NamespaceId": ns["Id"]} for s in found if s["Id"] not in seen)
+                seen.update(s["Id"] for s in found)
+        return {"namespaces": namespaces, "services": services}
 
 
 class Ec2Collector(ServiceCollector):
