@@ -4,18 +4,26 @@ Every client the audit uses is created by :class:`AwsAccess`. Before any request
 hook refuses operations that are not reads and the few reads that would return secret values.
 Retries run in botocore's standard mode; a meter counts calls, retries, errors and time per service
 and operation.
+
+For tests and benchmarks only, ``TWELVEFACTOR_FAULTS`` (see :class:`FaultPlan`) makes a seeded share
+of calls fail with throttling or 5xx answers before anything is sent, to prove that the retries
+absorb them and that exhausted retries become ``ERROR`` findings. It is off unless set.
 """
 
 from __future__ import annotations
 
+import hashlib
+import json
 import os
+import re
 import threading
 import time
 from collections import defaultdict
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 import boto3
+import botocore.awsrequest
 import botocore.config
 import botocore.exceptions
 
@@ -75,6 +83,138 @@ def refusal_reason(operation: str, params: dict[str, Any] | None = None) -> str 
     return "it is not a read (Describe*, List*, Get*, BatchGet*, Lookup*)"
 
 
+#: Attempts per call (the first try and its retries) in botocore's standard retry mode.
+MAX_ATTEMPTS = 5
+FAULTS_VARIABLE = "TWELVEFACTOR_FAULTS"
+
+
+@dataclass(frozen=True)
+class FaultPlan:
+    """Injected throttling and 5xx answers, for tests and benchmarks (never on by default).
+
+    Written as ``share=0.3;attempts=1;seed=7;actions=ecr:DescribeImages,ssm:DescribeParameters``:
+    each call (an operation with its parameters) is picked with probability ``share`` by a hash of
+    ``seed`` and the request, so the same calls are picked in every run whatever the thread order;
+    the first ``attempts`` attempts of a picked call get a throttling error (HTTP 400
+    ThrottlingException, as AWS answers) or an HTTP 503, alternately by call, and later attempts go
+    through. ``attempts`` below the retry budget (5 attempts) tests that retries absorb the faults;
+    ``attempts=5`` or more exhausts them. ``actions`` (IAM names, comma-separated) restricts the
+    faults to those actions.
+    """
+
+    share: float
+    attempts: int = 1
+    seed: int = 0
+    actions: frozenset[str] = frozenset()
+    injected: dict[str, int] = field(default_factory=dict, compare=False, repr=False)
+    _lock: threading.Lock = field(default_factory=threading.Lock, compare=False, repr=False)
+
+    @classmethod
+    def parse(cls, text: str) -> FaultPlan | None:
+        """The plan written in ``text`` (empty: no faults); a ConfigurationError if malformed."""
+        if not text.strip():
+            return None
+        fields: dict[str, str] = {}
+        for part in text.split(";"):
+            key, sep, value = part.partition("=")
+            key = key.strip()
+            if not sep or key not in {"share", "attempts", "seed", "actions"} or key in fields:
+                raise ConfigurationError(
+                    FAULTS_VARIABLE,
+                    f"cannot read {part.strip()!r} in {text!r}.",
+                    "write e.g. 'share=0.3;attempts=1;seed=7' (optionally "
+                    "';actions=ecs:ListClusters,...'), or unset it: it is a test switch.",
+                )
+            fields[key] = value.strip()
+        try:
+            plan = cls(
+                share=float(fields.get("share", "")),
+                attempts=int(fields.get("attempts", "1")),
+                seed=int(fields.get("seed", "0")),
+                actions=frozenset(a.strip() for a in fields.get("actions", "").split(",") if a),
+            )
+            if not 0 <= plan.share <= 1 or plan.attempts < 1:
+                raise ValueError
+        except ValueError:
+            raise ConfigurationError(
+                FAULTS_VARIABLE,
+                f"{text!r} needs share between 0 and 1 and whole numbers attempts >= 1 and seed.",
+                "write e.g. 'share=0.3;attempts=1;seed=7', or unset it: it is a test switch.",
+            ) from None
+        return plan
+
+    def picks(self, action: str, request: Any) -> bool:
+        """Whether this call (whatever its attempt) is one of the faulted share."""
+        if self.actions and action not in self.actions:
+            return False
+        body = request.body or b""
+        if hasattr(body, "read"):  # a stream: never for the reads of the audit
+            body = b""
+        if isinstance(body, str):
+            body = body.encode()
+        digest = hashlib.sha256(
+            f"{self.seed}|{action}|{request.method}|{request.url}|".encode() + body
+        ).digest()
+        return int.from_bytes(digest[:8], "big") / 2**64 < self.share
+
+    def response(self, action: str, request: Any, protocol: str):
+        """The faulty answer for this attempt, or None to let it through."""
+        header = request.headers.get("amz-sdk-request", "")  # "attempt=2; max=5"
+        if isinstance(header, bytes):
+            header = header.decode()
+        found = re.search(r"attempt=(\d+)", header)
+        attempt = int(found.group(1)) if found else 1
+        if attempt > self.attempts or not self.picks(action, request):
+            return None
+        with self._lock:
+            self.injected[action] = self.injected.get(action, 0) + 1
+        throttle = hashlib.sha256(f"{self.seed}|{request.url}|{action}".encode()).digest()[0] % 2
+        return _fault_response(request.url, protocol, throttle=bool(throttle))
+
+
+class _Body:
+    """The raw part of an AWSResponse made up here (botocore reads it through ``stream``)."""
+
+    def __init__(self, data: bytes):
+        self._data = data
+
+    def stream(self, **_: Any):
+        yield self._data
+
+
+def _fault_response(url: str, protocol: str, *, throttle: bool):
+    """A throttling (HTTP 400) or unavailable (HTTP 503) answer in the service's protocol."""
+    status, code = (400, "ThrottlingException") if throttle else (503, "ServiceUnavailable")
+    if protocol == "query":
+        code = "Throttling" if throttle else code
+    elif protocol == "ec2":
+        code = "RequestLimitExceeded" if throttle else "Unavailable"
+    elif protocol == "rest-xml":  # S3 says SlowDown, with a 503
+        status, code = 503, "SlowDown" if throttle else code
+    message = "injected by TWELVEFACTOR_FAULTS (a test switch)"
+    headers = {"x-amzn-RequestId": "twelvefactor-fault"}
+    if protocol in {"json", "rest-json"}:
+        headers["Content-Type"] = "application/x-amz-json-1.1"
+        headers["x-amzn-ErrorType"] = code
+        body = json.dumps({"__type": code, "message": message}).encode()
+    elif protocol == "ec2":
+        body = (
+            f"<Response><Errors><Error><Code>{code}</Code><Message>{message}</Message></Error>"
+            "</Errors><RequestID>twelvefactor-fault</RequestID></Response>"
+        ).encode()
+    elif protocol == "rest-xml":
+        body = f"<Error><Code>{code}</Code><Message>{message}</Message></Error>".encode()
+    elif protocol == "query":
+        body = (
+            f"<ErrorResponse><Error><Type>Sender</Type><Code>{code}</Code>"
+            f"<Message>{message}</Message></Error><RequestId>twelvefactor-fault</RequestId>"
+            "</ErrorResponse>"
+        ).encode()
+    else:  # another protocol: a bare 503 is retryable everywhere
+        status, body = 503, b""
+    return botocore.awsrequest.AWSResponse(url, status, headers, _Body(body))
+
+
 @dataclass
 class CallStats:
     calls: int = 0
@@ -128,7 +268,7 @@ class AwsAccess:
         *,
         demo: bool = False,
         demo_in_process: bool = False,
-        max_attempts: int = 5,
+        max_attempts: int = MAX_ATTEMPTS,
     ):
         """``demo``: the demo account (dummy credentials, never a real profile);
         ``demo_in_process``: it is mocked in this process by moto (no endpoint at all)."""
@@ -137,6 +277,8 @@ class AwsAccess:
         self._clients: dict[tuple[str, str], Any] = {}
         self._lock = threading.Lock()
         self._demo_in_process = demo_in_process
+        #: injected faults (tests and benchmarks only): None unless TWELVEFACTOR_FAULTS is set
+        self.faults = FaultPlan.parse(settings.faults)
         if demo or demo_in_process:
             self.session = boto3.session.Session(**DEMO_CREDENTIALS)
         else:
@@ -178,6 +320,17 @@ class AwsAccess:
         events.register("before-call", self._start_timer)
         events.register("after-call", self._stop_timer)
         events.register("after-call-error", self._stop_timer_error)
+        if self.faults:
+            protocol = client.meta.service_model.resolved_protocol
+            plan = self.faults
+
+            def inject(request, event_name, **_):
+                # event: before-send.<service id>.<Operation>; first, so nothing is sent
+                return plan.response(
+                    iam_action(service, event_name.rsplit(".", 1)[-1]), request, protocol
+                )
+
+            events.register_first("before-send", inject)
         return client
 
     def _endpoint_for(self, service: str) -> str | None:

@@ -33,6 +33,8 @@ ENVIRONMENT_VARIABLES = {
     "TWELVEFACTOR_APP_MAP": 'JSON object: resource-name glob -> "application/environment"',
     "TWELVEFACTOR_DATA_DIR": "folder holding the check catalog and demo scenario (default: data/)",
     "TWELVEFACTOR_REPO_PATHS": "comma-separated local source repositories to inspect (optional)",
+    "TWELVEFACTOR_FAULTS": "tests and benchmarks only: inject throttling/5xx answers, e.g. "
+    "'share=0.3;attempts=1;seed=7' (off unless set; see twelvefactor.aws.FaultPlan)",
     "AWS_PROFILE": "AWS named profile (live source)",
     "AWS_REGION": "region, when no regions are given (read by this tool, not by boto3)",
     "AWS_DEFAULT_REGION": "region, when neither regions nor AWS_REGION are given",
@@ -89,6 +91,8 @@ class Settings:
     app_tag_keys: tuple[str, ...] = DEFAULT_APP_TAG_KEYS
     max_workers: int = 8
     redaction_salt: str = ""
+    #: tests and benchmarks only: injected AWS faults (twelvefactor.aws.FaultPlan); "" is off
+    faults: str = ""
 
     def with_(self, **changes: Any) -> Settings:
         return replace(self, **changes)
@@ -106,6 +110,7 @@ class Settings:
             "env_tag_keys": list(self.env_tag_keys),
             "app_tag_keys": list(self.app_tag_keys),
             "max_workers": self.max_workers,
+            "faults": self.faults,
         }
 
 
@@ -241,8 +246,15 @@ def resolve(
                 "give local clones of the services' source repositories, comma-separated.",
             )
 
+    faults = env.get("TWELVEFACTOR_FAULTS", "")
+    if faults:
+        from .aws import FaultPlan
+
+        FaultPlan.parse(faults)  # a malformed plan stops here, naming the variable
+
     return Settings(
         source=source,
+        faults=faults,
         repo_paths=tuple(repo_list),
         snapshot=snapshot,
         profile=profile,
