@@ -189,7 +189,8 @@ def test_public_has_no_salt(monkeypatch):
     assert public["app_map"] == {"a-*": "a/prod"}
     assert public["max_workers"] == 8
     # every other setting is recorded (run.json says how the run was made, faults included)
-    assert set(public) == {f.name for f in dataclasses.fields(Settings)} - {"redaction_salt"}
+    private = {"redaction_salt", "output_dir"}
+    assert set(public) == {f.name for f in dataclasses.fields(Settings)} - private
     assert public["faults"] == ""
 
 
