@@ -76,6 +76,7 @@ def _settings(args: argparse.Namespace):
         app_map=args.app_map,
         max_workers=args.max_workers,
         repo_paths=args.repo_paths,
+        suppressions=getattr(args, "suppressions", None),
     )
 
 
@@ -92,6 +93,7 @@ def cmd_audit(args: argparse.Namespace) -> int:
         run_notebooks=not args.no_notebooks,
         progress=not args.quiet and isatty(),
         allow_errors=args.allow_errors,
+        previous=args.previous,
     )
     if not args.quiet or run["exit_code"]:
         print(summary_text(run, out))
@@ -197,7 +199,37 @@ def _audit_args(p: argparse.ArgumentParser) -> None:
         action="store_true",
         help="exit 0 even when some checks could not be evaluated (ERROR findings)",
     )
-    p.add_argument("--quiet", action="store_true", help="no progress bars; print only on failure")
+    p.add_argument(
+        "--quiet",
+        action="store_true",
+        help="no progress bars; print the summary only when the exit code is not 0",
+    )
+    p.add_argument(
+        "--suppressions",
+        metavar="FILE",
+        help="YAML file of suppressions: muted findings keep their status but do not count "
+        "toward the exit code (default: $TWELVEFACTOR_SUPPRESSIONS)",
+    )
+    p.add_argument(
+        "--previous",
+        metavar="DIR",
+        help="an earlier report or snapshot folder: show what changed (diff.txt, scorecard)",
+    )
+
+
+def cmd_diff(args: argparse.Namespace) -> int:
+    import json
+
+    from .diff import diff_paths
+    from .settings import resolve
+
+    suppressions = resolve(suppressions=args.suppressions).suppressions
+    result = diff_paths(args.old, args.new, suppressions)
+    if args.json:
+        print(json.dumps(result.as_dict(), indent=1, default=str))
+    else:
+        print(result.text(limit=args.limit))
+    return 0 if result.empty else 1
 
 
 def parser() -> argparse.ArgumentParser:
@@ -258,10 +290,27 @@ def parser() -> argparse.ArgumentParser:
     )
     lab.set_defaults(func=cmd_lab)
 
-
     c = sub.add_parser("checks", help="list the check catalog")
     c.add_argument("--factor", type=int, help="only this factor (1-12)")
     c.set_defaults(func=cmd_checks)
+
+    df = sub.add_parser(
+        "diff",
+        help="new, resolved and changed findings between two runs",
+        epilog="OLD and NEW are report folders, snapshot folders (evaluated by the checks) or "
+        "findings.json files. Exit codes: 0 nothing changed; 1 something changed; 2 bad input.",
+    )
+    df.add_argument("old", metavar="OLD", help="the earlier report or snapshot folder")
+    df.add_argument("new", metavar="NEW", help="the later report or snapshot folder")
+    df.add_argument("--json", action="store_true", help="print the diff as JSON")
+    df.add_argument("--limit", type=int, default=40, help="lines per section of the text")
+    df.add_argument(
+        "--suppressions",
+        metavar="FILE",
+        help="mute findings of snapshot folders with this file (default: "
+        "$TWELVEFACTOR_SUPPRESSIONS)",
+    )
+    df.set_defaults(func=cmd_diff)
 
     pol = sub.add_parser("policy", help="print the least-privilege IAM policy of the audit")
     pol.set_defaults(func=cmd_policy)

@@ -45,7 +45,15 @@ COLUMNS = [
     "resource_arn",
     "message",
     "evidence",
+    "muted",
+    "muted_reason",
 ]
+
+#: The stable identity of a finding across runs: what diff and suppressions match on.
+IDENTITY = ["check_id", "account", "region", "resource_id"]
+
+#: Worst first: how statuses rank when several findings meet in one cell of the scorecard.
+STATUS_ORDER = ["FAIL", "ERROR", "SKIP", "INFO", "PASS"]
 
 
 @dataclass(frozen=True)
@@ -80,6 +88,8 @@ class Finding:
     resource_arn: str
     message: str
     evidence: str  # a JSON string
+    muted: bool = False  # set by a suppression; the status stays what the check said
+    muted_reason: str = ""
 
     def as_dict(self) -> dict[str, Any]:
         row = asdict(self)
@@ -96,6 +106,27 @@ def to_frame(findings: list[Finding]) -> pd.DataFrame:
     """Findings as a DataFrame with the columns of DESIGN.md, in order; empty input too."""
     frame = pd.DataFrame([f.as_dict() for f in findings], columns=COLUMNS)
     frame["factor"] = frame["factor"].astype("int64")
+    frame["muted"] = frame["muted"].astype("bool")
     return frame.sort_values(
         ["factor", "check_id", "account", "region", "resource_id"], kind="stable"
     ).reset_index(drop=True)
+
+
+def identity(row: dict[str, Any] | pd.Series) -> tuple[str, str, str, str]:
+    """(check_id, account, region, resource_id): one finding, the same in every run."""
+    return tuple(str(row[k]) for k in IDENTITY)  # type: ignore[return-value]
+
+
+def from_records(rows: list[dict[str, Any]]) -> pd.DataFrame:
+    """Findings read back from findings.json (older files without ``muted`` columns too)."""
+    frame = pd.DataFrame(rows)
+    for col in COLUMNS:
+        if col not in frame.columns:
+            frame[col] = False if col == "muted" else ""
+    frame = frame[COLUMNS].copy()
+    frame["factor"] = frame["factor"].astype("int64")
+    frame["muted"] = frame["muted"].fillna(False).astype("bool")
+    for col in COLUMNS:
+        if col not in ("factor", "muted"):
+            frame[col] = frame[col].fillna("").astype(str)
+    return frame.reset_index(drop=True)

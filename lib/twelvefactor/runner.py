@@ -14,7 +14,7 @@ from typing import Any
 import pandas as pd
 
 from .errors import ConfigurationError
-from .findings import COLUMNS, Severity
+from .findings import COLUMNS, STATUS_ORDER, Severity
 from .report import notebook_html, write_findings, write_index
 from .settings import Settings, data_dir
 from .workbook import Workbook, acquire_snapshot
@@ -29,8 +29,8 @@ def notebooks_dir() -> Path:
     return data_dir().parent / "notebooks"
 
 
-def notebook_paths(selection: list[str] | None = None) -> list[Path]:
-    paths = sorted(notebooks_dir().glob("[0-9][0-9]-*.ipynb"))
+def notebook_paths(selection: list[str] | None = None, folder: Path | None = None) -> list[Path]:
+    paths = sorted((folder or notebooks_dir()).glob("[0-9][0-9]-*.ipynb"))
     if selection:
         paths = [p for p in paths if any(p.name.startswith(s) for s in selection)]
     return paths
@@ -44,11 +44,21 @@ def failing(findings: pd.DataFrame, fail_on: str) -> pd.DataFrame:
         )
     threshold = Severity(fail_on).rank
     ranks = findings["severity"].map(lambda s: Severity(s).rank)
-    return findings[(findings["status"] == "FAIL") & (ranks <= threshold)]
+    unmuted = ~findings["muted"].astype(bool)
+    return findings[(findings["status"] == "FAIL") & (ranks <= threshold) & unmuted]
 
 
-def run_notebook(path: Path, out: Path, parameters: dict[str, Any]) -> dict[str, Any]:
+def notebook_workers(count: int) -> int:
+    """How many notebooks run at once: at most one per core."""
+    return max(1, min(count, os.cpu_count() or 1))
+
+
+def run_notebook(
+    path: Path, out: Path, parameters: dict[str, Any], env: dict[str, str] | None = None
+) -> dict[str, Any]:
     import papermill
+
+    os.environ.update(env or {})  # reaches the kernel: e.g. TWELVEFACTOR_SUPPRESSIONS
 
     target = out / "notebooks" / path.name
     record: dict[str, Any] = {"name": path.stem, "ipynb": f"notebooks/{path.name}"}
@@ -80,7 +90,12 @@ def run_notebook(path: Path, out: Path, parameters: dict[str, Any]) -> dict[str,
 
 
 def run_notebooks_in_parallel(
-    paths: list[Path], out: Path, params: dict[str, Any], progress: bool
+    paths: list[Path],
+    out: Path,
+    params: dict[str, Any],
+    progress: bool,
+    env: dict[str, str] | None = None,
+    extra: dict[str, dict[str, Any]] | None = None,
 ) -> list[dict[str, Any]]:
     """Run notebooks in worker processes, at most one per core; results in notebook order."""
     import multiprocessing
@@ -88,13 +103,18 @@ def run_notebooks_in_parallel(
 
     from tqdm.auto import tqdm
 
-    workers = max(1, min(len(paths), os.cpu_count() or 1))
+    workers = notebook_workers(len(paths))
     records: dict[Path, dict[str, Any]] = {}
     bar = tqdm(total=len(paths), desc="notebooks", unit="nb", disable=not progress, leave=False)
     # spawn: fresh interpreters, nothing inherited from this (threaded) process
     context = multiprocessing.get_context("spawn")
     with ProcessPoolExecutor(max_workers=workers, mp_context=context) as pool:
-        futures = {pool.submit(run_notebook, path, out, params): path for path in paths}
+        futures = {
+            pool.submit(
+                run_notebook, path, out, {**params, **(extra or {}).get(path.stem[:2], {})}, env
+            ): path
+            for path in paths
+        }
         for future in as_completed(futures):
             path = futures[future]
             try:
@@ -116,11 +136,24 @@ def audit(
     run_notebooks: bool = True,
     progress: bool = True,
     allow_errors: bool = False,
+    previous: str | Path | None = None,
+    notebook_dir: Path | None = None,
 ) -> dict[str, Any]:
-    """Run a whole audit into ``out``; returns the run record (also written as run.json)."""
+    """Run a whole audit into ``out``; returns the run record (also written as run.json).
+
+    ``previous``: an earlier report or snapshot folder; what changed since is written to
+    ``diff.json``/``diff.txt`` and shown in the scorecard. ``notebook_dir``: where the notebooks
+    are (default: the project's notebooks/).
+    """
+    from . import suppressions
+    from .diff import diff, load_findings
+    from .exports import write_exports
+    from .scorecard import Scorecard
+
     started = datetime.now(UTC)
     t0 = time.perf_counter()
     failing(pd.DataFrame(columns=COLUMNS), fail_on)  # validate early
+    old_findings = load_findings(previous, "previous", settings.suppressions) if previous else None
     out.mkdir(parents=True, exist_ok=True)
     for sub in ("notebooks", "html"):
         (out / sub).mkdir(exist_ok=True)
@@ -130,13 +163,23 @@ def audit(
 
     t1 = time.perf_counter()
     wb = Workbook(settings.with_(source="snapshot", snapshot=str(snapshot_dir)), snapshot)
-    findings = wb.findings
+    findings = wb.findings  # suppressions applied
+    entries = suppressions.load(settings.suppressions)
+    suppression_report = suppressions.report(findings, entries, wb.inventory)
     write_findings(findings, out)
+    exports = write_exports(
+        findings, out, when=started, default_region=(settings.regions or ("",))[0]
+    )
+    changes = diff(old_findings, findings) if old_findings is not None else None
+    if changes is not None:
+        (out / "diff.json").write_text(json.dumps(changes.as_dict(), indent=1, default=str))
+        (out / "diff.txt").write_text(changes.text(limit=10_000) + "\n")
     t_checks = time.perf_counter() - t1
 
     records: list[dict[str, Any]] = []
     t_notebooks = 0.0
-    if run_notebooks:
+    paths = notebook_paths(notebooks, notebook_dir) if run_notebooks else []
+    if paths:
         params = {
             "source": "snapshot",
             "snapshot": str(snapshot_dir.resolve()),
@@ -144,13 +187,20 @@ def audit(
         }
         if settings.app_map:
             params["app_map"] = json.dumps(settings.app_map)
+        # every notebook opens the workbook from its parameters and the environment: the
+        # suppressions file reaches them all through the environment, no parameter cell changes
+        env = {}
+        if settings.suppressions:
+            env["TWELVEFACTOR_SUPPRESSIONS"] = str(Path(settings.suppressions).resolve())
+        extra = {"99": {"previous": str(Path(previous).resolve())}} if previous else {}
         t2 = time.perf_counter()
-        records = run_notebooks_in_parallel(notebook_paths(notebooks), out, params, progress)
+        records = run_notebooks_in_parallel(paths, out, params, progress, env, extra)
         t_notebooks = time.perf_counter() - t2
         _compare_notebook_findings(out, findings, records)
 
+    counted = findings[~findings["muted"].astype(bool)]
     bad = failing(findings, fail_on)
-    incomplete = int((findings["status"] == "ERROR").sum())
+    incomplete = int((counted["status"] == "ERROR").sum())
     if any(r["status"] != "ok" for r in records):
         exit_code = EXIT_ERROR  # a notebook failed: the report is incomplete
     elif len(bad):
@@ -160,6 +210,7 @@ def audit(
     else:
         exit_code = EXIT_CLEAN
     manifest = {k: v for k, v in snapshot.manifest.items() if k != "files"}
+    fails = counted[counted["status"] == "FAIL"]
     run = {
         "tool_version": manifest.get("tool_version"),
         "started_at": started.isoformat(timespec="seconds"),
@@ -170,16 +221,39 @@ def audit(
             "notebooks": round(t_notebooks, 3),  # wall time; each notebook's is in "notebooks"
             "total": round(time.perf_counter() - t0, 3),
         },
+        "notebooks_in_parallel": notebook_workers(len(paths)) if paths else 0,
         "settings": settings.public(),
         "fail_on": fail_on,
         "exit_code": exit_code,
-        "counts": {k: int(v) for k, v in findings["status"].value_counts().sort_index().items()},
+        "counts": {
+            s: int(n)
+            for s, n in findings["status"].value_counts().reindex(STATUS_ORDER).dropna().items()
+            if n
+        },
+        "fail_by_severity": {
+            sev.value: int((fails["severity"] == sev.value).sum())
+            for sev in Severity
+            if (fails["severity"] == sev.value).any()
+        },
+        "muted": int(findings["muted"].astype(bool).sum()),
         "failing_at_threshold": len(bad),
         "could_not_evaluate": incomplete,
+        "suppressions": {
+            "file": settings.suppressions,
+            "entries": suppression_report,
+            "expired": [e for e in suppression_report if e["state"] == "expired"],
+        },
+        "exports": exports,
+        "previous": str(previous or ""),
+        "changes": changes.counts() if changes is not None else None,
         "notebooks": records,
         "snapshot": manifest,
     }
-    write_index(out, run, findings)
+    scorecard = Scorecard(
+        findings, manifest=manifest, suppressions=suppression_report, changes=changes
+    )
+    scorecard.save_png(out / "scorecard.png")
+    write_index(out, run, findings, scorecard)
     (out / "run.json").write_text(json.dumps(run, indent=1, default=str))
     return run
 
@@ -204,26 +278,69 @@ def default_out(settings: Settings) -> Path:
     return Path("reports") / datetime.now(UTC).strftime("audit-%Y%m%d-%H%M%S")
 
 
-def summary_text(run: dict[str, Any], out: Path) -> str:
-    counts = ", ".join(f"{k} {v}" for k, v in run["counts"].items())
-    failed = [n["name"] for n in run["notebooks"] if n["status"] != "ok"]
+def summary_text(run: dict[str, Any], out: Path, top: int = 5) -> str:
+    """The run on one screen (at most about 20 lines), for the terminal and CI logs."""
+    m = run["snapshot"]
+    secs = run["seconds"]
     lines = [
-        f"account {run['snapshot']['account']} ({run['snapshot']['source']}), regions "
-        f"{', '.join(run['snapshot']['regions'])}: {run['snapshot']['api_call_total']} API calls, "
-        f"{len(run['snapshot']['errors'])} collection errors",
-        f"findings: {counts}; {run['failing_at_threshold']} FAIL at {run['fail_on']} or above",
+        f"account {m['account']} ({m['source']}), regions {', '.join(m['regions'])}: "
+        f"{m['api_call_total']} API calls, {len(m['errors'])} collection errors",
     ]
+    if run["notebooks"]:
+        lines.append(
+            f"notebooks: {len(run['notebooks'])} in {secs['notebooks']} s "
+            f"({run['notebooks_in_parallel']} in parallel); total {secs['total']} s"
+        )
+    counts = ", ".join(f"{k} {v}" for k, v in run["counts"].items())
+    muted = f"; {run['muted']} muted by suppressions" if run.get("muted") else ""
+    lines.append(f"findings: {counts}{muted}")
+    if run.get("fail_by_severity"):
+        lines.append(
+            "FAIL by severity (not muted): "
+            + ", ".join(f"{k} {v}" for k, v in run["fail_by_severity"].items())
+        )
+    worst = _top_failing(out, top)
+    if worst:
+        lines.append("fix first:")
+        lines += [f"  {w}" for w in worst]
     if run["could_not_evaluate"]:
         lines.append(
             f"{run['could_not_evaluate']} findings could not be evaluated (ERROR): see the "
             "collection errors in the report; missing permissions are named there"
         )
+    for e in run.get("suppressions", {}).get("expired", []):
+        lines.append(
+            f"suppression expired on {e['expires']} (line {e['line']}, {e['entry']}): "
+            "it no longer mutes anything"
+        )
+    if run.get("changes"):
+        c = run["changes"]
+        lines.append(
+            f"since {run['previous']}: {c['new']} new, {c['resolved']} resolved, "
+            f"{c['changed']} changed (diff.txt)"
+        )
+    failed = [n["name"] for n in run["notebooks"] if n["status"] != "ok"]
     if failed:
-        lines.append(f"notebooks that failed: {', '.join(failed)}")
+        lines.append(f"notebooks that failed: {', '.join(failed)} (see index.html)")
     lines.append(
-        f"report: {out / 'index.html'} (exit code {run['exit_code']}, {run['seconds']['total']} s)"
+        f"{run['failing_at_threshold']} FAIL at {run['fail_on']} or above -> exit code "
+        f"{run['exit_code']}; report: {out / 'index.html'}"
     )
     return "\n".join(lines)
+
+
+def _top_failing(out: Path, n: int) -> list[str]:
+    path = out / "findings.json"
+    if not path.is_file():
+        return []
+    from .findings import from_records
+    from .scorecard import Scorecard
+
+    top = Scorecard(from_records(json.loads(path.read_text()))).top(n)
+    return [
+        f"{r.severity:8} {r.check_id:30} {r.resources:3d} x {r.title}"[:110]
+        for r in top.itertuples()
+    ]
 
 
 def isatty() -> bool:

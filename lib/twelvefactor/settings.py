@@ -33,6 +33,7 @@ ENVIRONMENT_VARIABLES = {
     "TWELVEFACTOR_APP_MAP": 'JSON object: resource-name glob -> "application/environment"',
     "TWELVEFACTOR_DATA_DIR": "folder holding the check catalog and demo scenario (default: data/)",
     "TWELVEFACTOR_REPO_PATHS": "comma-separated local source repositories to inspect (optional)",
+    "TWELVEFACTOR_SUPPRESSIONS": "YAML file of suppressions that mute findings (optional)",
     "TWELVEFACTOR_FAULTS": "tests and benchmarks only: inject throttling/5xx answers, e.g. "
     "'share=0.3;attempts=1;seed=7' (off unless set; see twelvefactor.aws.FaultPlan)",
     "AWS_PROFILE": "AWS named profile (live source)",
@@ -91,6 +92,7 @@ class Settings:
     app_tag_keys: tuple[str, ...] = DEFAULT_APP_TAG_KEYS
     max_workers: int = 8
     redaction_salt: str = ""
+    suppressions: str = ""  # YAML file of suppressions (see twelvefactor.suppressions)
     #: tests and benchmarks only: injected AWS faults (twelvefactor.aws.FaultPlan); "" is off
     faults: str = ""
 
@@ -110,6 +112,7 @@ class Settings:
             "env_tag_keys": list(self.env_tag_keys),
             "app_tag_keys": list(self.app_tag_keys),
             "max_workers": self.max_workers,
+            "suppressions": self.suppressions,
             "faults": self.faults,
         }
 
@@ -125,6 +128,7 @@ def resolve(
     max_workers: int | str | None = None,
     repo_paths: str | list[str] | tuple[str, ...] | None = None,
     check_profile: bool = True,
+    suppressions: str | os.PathLike | None = None,
 ) -> Settings:
     """Resolve settings: explicit values first (None or "" means unset), then the environment.
 
@@ -252,8 +256,15 @@ def resolve(
 
         FaultPlan.parse(faults)  # a malformed plan stops here, naming the variable
 
+    suppressions = str(suppressions or env.get("TWELVEFACTOR_SUPPRESSIONS", ""))
+    if suppressions:
+        from .suppressions import load as load_suppressions
+
+        load_suppressions(suppressions)  # a missing or malformed file stops here, with its line
+
     return Settings(
         source=source,
+        suppressions=suppressions,
         faults=faults,
         repo_paths=tuple(repo_list),
         snapshot=snapshot,

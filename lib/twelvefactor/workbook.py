@@ -112,8 +112,17 @@ class Workbook:
     # -- findings --------------------------------------------------------------------------
     @cached_property
     def findings(self) -> pd.DataFrame:
-        """Every finding of every implemented check, in the schema of DESIGN.md."""
-        return to_frame(run_checks(self.inventory, self.settings))
+        """Every finding of every implemented check, in the schema of DESIGN.md.
+
+        Suppressions (settings.suppressions) are applied here, the one place findings are made.
+        """
+        from . import suppressions
+
+        return suppressions.apply(
+            to_frame(run_checks(self.inventory, self.settings)),
+            suppressions.load(self.settings.suppressions),
+            self.inventory,
+        )
 
     def findings_for(self, factor: int | None = None, check_id: str | None = None) -> pd.DataFrame:
         f = self.findings

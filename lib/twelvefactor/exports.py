@@ -1,0 +1,349 @@
+"""Findings in the formats other tools import: AWS Security Finding Format and OCSF.
+
+* **ASFF** (``findings.asff.json``): a list of ``AwsSecurityFinding`` objects, ready for
+  Security Hub's ``BatchImportFindings`` (at most 100 per call). Validated against botocore's
+  own model of that operation, plus the documented length limits the model does not carry.
+* **OCSF** (``findings.ocsf.json``): a list of OCSF 1.1.0 Detection Finding events
+  (``class_uid`` 2004), validated against the schema subset in ``data/schemas/``.
+
+Both carry the stable identity of a finding (check, account, region, resource) as their id, so a
+re-import updates a finding instead of duplicating it. Evidence is exported as the workbook keeps
+it: secret values were replaced by redaction markers at collection time and stay so here.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+
+from . import __version__
+from .catalog import load_catalog
+from .findings import IDENTITY
+
+PRODUCT_NAME = "Twelve-Factor AWS Workbook"
+COMPANY_NAME = "twelvefactor"
+ASFF_SCHEMA_VERSION = "2018-10-08"
+ASFF_TYPE = "Software and Configuration Checks/Industry and Regulatory Standards/Twelve-Factor App"
+#: Length limits of ASFF fields documented by Security Hub (botocore's model has no maxima).
+ASFF_LIMITS = {
+    "Id": 512,
+    "GeneratorId": 512,
+    "Title": 256,
+    "Description": 1024,
+    "Remediation.Recommendation.Text": 512,
+    "Note.Text": 512,
+    "ProductFields.key": 128,
+    "ProductFields.value": 2048,
+    "ProductFields.items": 50,
+    "Resources.Details.Other.key": 128,
+    "Resources.Details.Other.value": 1024,
+}
+OCSF_VERSION = "1.1.0"
+OCSF_SCHEMA = "ocsf-1.1.0-detection-finding.schema.json"
+
+_COMPLIANCE = {
+    "PASS": "PASSED",
+    "FAIL": "FAILED",
+    "INFO": "WARNING",
+    "SKIP": "NOT_AVAILABLE",
+    "ERROR": "NOT_AVAILABLE",
+}
+_OCSF_SEVERITY = {"informational": 1, "low": 2, "medium": 3, "high": 4, "critical": 5}
+_OCSF_SEVERITY_NAME = {1: "Informational", 2: "Low", 3: "Medium", 4: "High", 5: "Critical"}
+
+
+def finding_uid(row: dict[str, Any]) -> str:
+    """The stable id of a finding: ``twelvefactor/<check>/<account>/<region>/<resource>``.
+
+    Ids longer than ASFF allows keep their start and end a hash of the whole.
+    """
+    uid = "twelvefactor/" + "/".join(str(row[k]) or "-" for k in IDENTITY)
+    if len(uid) > ASFF_LIMITS["Id"]:
+        digest = hashlib.sha256(uid.encode()).hexdigest()[:16]
+        uid = f"{uid[: ASFF_LIMITS['Id'] - 18]}#{digest}"
+    return uid
+
+
+def _cut(text: str, limit: int) -> str:
+    text = " ".join(str(text).split())
+    return text if len(text) <= limit else text[: limit - 1] + "…"
+
+
+def _timestamp(when: datetime | str | None) -> datetime:
+    if isinstance(when, datetime):
+        return when.astimezone(UTC)
+    if when:
+        return datetime.fromisoformat(str(when)).astimezone(UTC)
+    return datetime.now(UTC)
+
+
+def _partition(region: str) -> str:
+    if region.startswith("cn-"):
+        return "aws-cn"
+    if region.startswith("us-gov-"):
+        return "aws-us-gov"
+    return "aws"
+
+
+def _rows(findings: pd.DataFrame) -> list[dict[str, Any]]:
+    return findings.to_dict(orient="records")
+
+
+# -- ASFF ---------------------------------------------------------------------------------------
+def to_asff(
+    findings: pd.DataFrame, *, when: datetime | str | None = None, default_region: str = ""
+) -> list[dict[str, Any]]:
+    """Every finding as an ``AwsSecurityFinding``; ``default_region`` for findings without one."""
+    catalog = load_catalog()
+    stamp = _timestamp(when).isoformat(timespec="seconds").replace("+00:00", "Z")
+    out = []
+    for row in _rows(findings):
+        meta = catalog.get(row["check_id"])
+        region = row["region"] or default_region or "us-east-1"
+        account = str(row["account"])
+        status, muted = row["status"], bool(row.get("muted"))
+        severity = str(row["severity"]).upper() if status == "FAIL" else "INFORMATIONAL"
+        other = {
+            "application": row["application"],
+            "environment": row["environment"],
+            "resource_id": row["resource_id"],
+        }
+        resource = {
+            "Type": row["resource_type"] or "Other",
+            "Id": row["resource_arn"] or row["resource_id"],
+            "Partition": _partition(region),
+            "Region": region,
+            "Details": {
+                "Other": {
+                    k: _cut(v, ASFF_LIMITS["Resources.Details.Other.value"])
+                    for k, v in other.items()
+                    if v
+                }
+            },
+        }
+        if not resource["Details"]["Other"]:
+            del resource["Details"]
+        fields = {
+            "twelvefactor/factor": str(row["factor"]),
+            "twelvefactor/status": status,
+            "twelvefactor/check_id": row["check_id"],
+        }
+        if len(row["evidence"]) <= ASFF_LIMITS["ProductFields.value"]:
+            fields["twelvefactor/evidence"] = row["evidence"]
+        finding: dict[str, Any] = {
+            "SchemaVersion": ASFF_SCHEMA_VERSION,
+            "Id": finding_uid(row),
+            "ProductArn": f"arn:{_partition(region)}:securityhub:{region}:{account}:product/"
+            f"{account}/default",
+            "ProductName": PRODUCT_NAME,
+            "CompanyName": COMPANY_NAME,
+            "GeneratorId": row["check_id"],
+            "AwsAccountId": account,
+            "Types": [ASFF_TYPE],
+            "CreatedAt": stamp,
+            "UpdatedAt": stamp,
+            "Severity": {"Label": severity, "Original": str(row["severity"])},
+            "Title": _cut(f"{row['check_id']} {row['title']}", ASFF_LIMITS["Title"]),
+            "Description": _cut(row["message"], ASFF_LIMITS["Description"]),
+            "Resources": [resource],
+            "Compliance": {"Status": _COMPLIANCE[status]},
+            "Workflow": {
+                "Status": "SUPPRESSED" if muted else ("RESOLVED" if status == "PASS" else "NEW")
+            },
+            "RecordState": "ACTIVE",
+            "ProductFields": fields,
+        }
+        if meta is not None:
+            recommendation = {
+                "Text": _cut(meta.remediation, ASFF_LIMITS["Remediation.Recommendation.Text"])
+            }
+            if meta.references:
+                recommendation["Url"] = meta.references[0]
+            finding["Remediation"] = {"Recommendation": recommendation}
+        if muted:
+            finding["Note"] = {
+                "Text": _cut(f"Suppressed: {row['muted_reason']}", ASFF_LIMITS["Note.Text"]),
+                "UpdatedBy": COMPANY_NAME,
+                "UpdatedAt": stamp,
+            }
+        out.append(finding)
+    return out
+
+
+def validate_asff(findings: list[dict[str, Any]]) -> None:
+    """Raise ValueError unless every finding is a valid ``BatchImportFindings`` input.
+
+    Uses botocore's model of Security Hub (types, required members, minimum lengths), in batches
+    of 100 as the API takes them, and checks the documented maximum lengths.
+    """
+    import botocore.session
+    from botocore.validate import ParamValidator
+
+    model = botocore.session.get_session().get_service_model("securityhub")
+    shape = model.operation_model("BatchImportFindings").input_shape
+    validator = ParamValidator()
+    for start in range(0, max(len(findings), 1), 100):
+        batch = findings[start : start + 100]
+        if not batch:
+            break
+        report = validator.validate({"Findings": batch}, shape)
+        if report.has_errors():
+            raise ValueError(
+                f"ASFF findings {start}..{start + len(batch) - 1}: {report.generate_report()}"
+            )
+    for f in findings:
+        problems = [
+            f"{name} longer than {ASFF_LIMITS[name]}"
+            for name, value in (
+                ("Id", f["Id"]),
+                ("GeneratorId", f["GeneratorId"]),
+                ("Title", f["Title"]),
+                ("Description", f["Description"]),
+                ("Note.Text", f.get("Note", {}).get("Text", "")),
+                (
+                    "Remediation.Recommendation.Text",
+                    f.get("Remediation", {}).get("Recommendation", {}).get("Text", ""),
+                ),
+            )
+            if len(value) > ASFF_LIMITS[name]
+        ]
+        fields = f.get("ProductFields", {})
+        if len(fields) > ASFF_LIMITS["ProductFields.items"]:
+            problems.append("more than 50 ProductFields")
+        problems += [
+            f"ProductFields {k!r} too long"
+            for k, v in fields.items()
+            if len(k) > ASFF_LIMITS["ProductFields.key"]
+            or len(v) > ASFF_LIMITS["ProductFields.value"]
+        ]
+        if problems:
+            raise ValueError(f"ASFF finding {f['Id']}: {'; '.join(problems)}")
+
+
+# -- OCSF ---------------------------------------------------------------------------------------
+def to_ocsf(
+    findings: pd.DataFrame, *, when: datetime | str | None = None, default_region: str = ""
+) -> list[dict[str, Any]]:
+    """Every finding as an OCSF 1.1.0 Detection Finding event (class 2004, activity Create)."""
+    catalog = load_catalog()
+    ms = int(_timestamp(when).timestamp() * 1000)
+    out = []
+    for row in _rows(findings):
+        meta = catalog.get(row["check_id"])
+        region = row["region"] or default_region
+        status, muted = row["status"], bool(row.get("muted"))
+        severity_id = _OCSF_SEVERITY[str(row["severity"])] if status == "FAIL" else 1
+        status_id = 3 if muted else 1  # Suppressed / New
+        resource: dict[str, Any] = {
+            "uid": row["resource_arn"] or row["resource_id"],
+            "name": row["resource_id"],
+            "type": row["resource_type"],
+            "cloud_partition": _partition(region),
+            "data": {"application": row["application"], "environment": row["environment"]},
+        }
+        if region:
+            resource["region"] = region
+        cloud: dict[str, Any] = {
+            "provider": "AWS",
+            "account": {"uid": str(row["account"]), "type": "AWS Account", "type_id": 10},
+        }
+        if region:
+            cloud["region"] = region
+        event: dict[str, Any] = {
+            "activity_id": 1,
+            "activity_name": "Create",
+            "category_uid": 2,
+            "category_name": "Findings",
+            "class_uid": 2004,
+            "class_name": "Detection Finding",
+            "type_uid": 200401,
+            "type_name": "Detection Finding: Create",
+            "severity_id": severity_id,
+            "severity": _OCSF_SEVERITY_NAME[severity_id],
+            "status_id": status_id,
+            "status": "Suppressed" if muted else "New",
+            "status_code": status,
+            "status_detail": row["message"],
+            "time": ms,
+            "message": row["message"],
+            "is_alert": status == "FAIL" and not muted,
+            "metadata": {
+                "version": OCSF_VERSION,
+                "product": {
+                    "name": PRODUCT_NAME,
+                    "vendor_name": COMPANY_NAME,
+                    "version": __version__,
+                },
+                "event_code": row["check_id"],
+                "profiles": ["cloud"],
+            },
+            "finding_info": {
+                "uid": finding_uid(row),
+                "title": f"{row['check_id']} {row['title']}",
+                "desc": row["message"],
+                "types": [f"Twelve-Factor App/Factor {int(row['factor'])}"],
+                "created_time": ms,
+                "analytic": {
+                    "uid": row["check_id"],
+                    "name": row["title"],
+                    "type_id": 1,
+                    "type": "Rule",
+                },
+            },
+            "cloud": cloud,
+            "resources": [resource],
+            "unmapped": {
+                "factor": int(row["factor"]),
+                "check_severity": str(row["severity"]),
+                "evidence": json.loads(row["evidence"] or "{}"),
+                "muted": muted,
+                "muted_reason": row.get("muted_reason", ""),
+            },
+        }
+        if meta is not None:
+            event["remediation"] = {"desc": meta.remediation, "references": list(meta.references)}
+        out.append(event)
+    return out
+
+
+def ocsf_schema() -> dict[str, Any]:
+    from .settings import data_dir
+
+    return json.loads((data_dir() / "schemas" / OCSF_SCHEMA).read_text())
+
+
+def validate_ocsf(events: list[dict[str, Any]]) -> None:
+    """Raise ValueError unless every event is valid against the vendored OCSF schema subset."""
+    import jsonschema
+
+    schema = ocsf_schema()
+    validator = jsonschema.Draft202012Validator(schema)
+    for i, event in enumerate(events):
+        errors = sorted(validator.iter_errors(event), key=lambda e: list(e.absolute_path))
+        if errors:
+            where = "/".join(str(p) for p in errors[0].absolute_path) or "(event)"
+            raise ValueError(f"OCSF event {i} at {where}: {errors[0].message}")
+        if event["type_uid"] != event["class_uid"] * 100 + event["activity_id"]:
+            raise ValueError(f"OCSF event {i}: type_uid is not class_uid * 100 + activity_id")
+
+
+def write_exports(
+    findings: pd.DataFrame,
+    out: Path,
+    *,
+    when: datetime | str | None = None,
+    default_region: str = "",
+) -> dict[str, str]:
+    """Write findings.asff.json and findings.ocsf.json into ``out``, validated; their names."""
+    asff = to_asff(findings, when=when, default_region=default_region)
+    validate_asff(asff)
+    ocsf = to_ocsf(findings, when=when, default_region=default_region)
+    validate_ocsf(ocsf)
+    (out / "findings.asff.json").write_text(json.dumps(asff, indent=1, ensure_ascii=False))
+    (out / "findings.ocsf.json").write_text(json.dumps(ocsf, indent=1, ensure_ascii=False))
+    return {"asff": "findings.asff.json", "ocsf": "findings.ocsf.json"}

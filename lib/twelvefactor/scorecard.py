@@ -1,0 +1,414 @@
+"""The whole audit at a glance: applications x factors, counts, what to fix first, what is missing.
+
+Built from whatever findings a run has -- no fixed list of checks: a factor without findings is
+shown as "no checks" in the heatmap. Used by ``notebooks/99-scorecard.ipynb`` and by the report's
+``index.html`` (the same figure, saved as ``scorecard.png``).
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import pandas as pd
+from matplotlib.figure import Figure
+from matplotlib.patches import Patch
+
+from .findings import STATUS_ORDER, Severity, from_records
+from .plots import STATUS_COLOURS
+
+if TYPE_CHECKING:
+    from .diff import Diff
+    from .workbook import Workbook
+
+FACTORS = {
+    1: "I. Codebase",
+    2: "II. Dependencies",
+    3: "III. Config",
+    4: "IV. Backing services",
+    5: "V. Build, release, run",
+    6: "VI. Processes",
+    7: "VII. Port binding",
+    8: "VIII. Concurrency",
+    9: "IX. Disposability",
+    10: "X. Dev/prod parity",
+    11: "XI. Logs",
+    12: "XII. Admin processes",
+}
+ROMAN = {n: label.split(".")[0] for n, label in FACTORS.items()}
+NO_APPLICATION = "(account-wide)"
+NOT_CHECKED = "no checks"
+SHORT = {"FAIL": "FAIL", "ERROR": "ERR", "SKIP": "skip", "INFO": "info", "PASS": "pass"}
+
+
+def _worst(statuses: pd.Series) -> str:
+    present = set(statuses)
+    return next((s for s in STATUS_ORDER if s in present), "")
+
+
+class Scorecard:
+    """Tables and the figure of the scorecard, from a run's findings."""
+
+    def __init__(
+        self,
+        findings: pd.DataFrame,
+        *,
+        manifest: dict[str, Any] | None = None,
+        suppressions: list[dict[str, Any]] | None = None,
+        changes: Diff | None = None,
+        previous: str = "",
+    ):
+        self.findings = findings
+        self.manifest = manifest or {}
+        self.suppressions = suppressions or []
+        self.changes_ = changes
+        self.previous = previous
+
+    # -- construction --------------------------------------------------------------------------
+    @classmethod
+    def from_workbook(cls, wb: Workbook, previous: str = "") -> Scorecard:
+        """The scorecard of an open workbook; ``previous``: an earlier report or snapshot."""
+        from . import suppressions
+
+        findings = wb.findings
+        entries = suppressions.load(wb.settings.suppressions)
+        changes = None
+        if previous:
+            from .diff import diff, load_findings
+
+            changes = diff(load_findings(previous, "previous", wb.settings.suppressions), findings)
+        return cls(
+            findings,
+            manifest=wb.snapshot.manifest,
+            suppressions=suppressions.report(findings, entries, wb.inventory),
+            changes=changes,
+            previous=str(previous),
+        )
+
+    @classmethod
+    def from_report(cls, folder: str | Path) -> Scorecard:
+        """The scorecard of a report folder (findings.json and run.json)."""
+        folder = Path(folder)
+        findings = from_records(json.loads((folder / "findings.json").read_text()))
+        run = json.loads((folder / "run.json").read_text())
+        return cls(
+            findings,
+            manifest=run.get("snapshot", {}),
+            suppressions=run.get("suppressions", {}).get("entries", []),
+        )
+
+    # -- tables ---------------------------------------------------------------------------------
+    @property
+    def active(self) -> pd.DataFrame:
+        """The findings that count: everything not muted."""
+        return self.findings[~self.findings["muted"].astype(bool)]
+
+    def headline(self) -> pd.DataFrame:
+        """One table: the account, what ran, and the numbers that matter."""
+        f, a = self.findings, self.active
+        m = self.manifest
+        fails = a[a["status"] == "FAIL"]
+        rows = {
+            "account": m.get("account", ""),
+            "source": m.get("source", ""),
+            "regions": ", ".join(m.get("regions", [])),
+            "factors with checks": f"{f['factor'].nunique()} of 12",
+            "checks run": int(f["check_id"].nunique()),
+            "findings": len(f),
+            "FAIL (not muted)": len(fails),
+            "FAIL critical/high": int(fails["severity"].isin(["critical", "high"]).sum()),
+            "could not evaluate (ERROR)": int((a["status"] == "ERROR").sum()),
+            "muted by suppressions": int(f["muted"].astype(bool).sum()),
+            "collection errors": len(m.get("errors", [])),
+        }
+        if self.changes_ is not None:
+            c = self.changes_.counts()
+            rows["since the previous run"] = (
+                f"{c['new']} new, {c['resolved']} resolved, {c['changed']} changed"
+            )
+        return pd.Series(rows, name="this audit").to_frame()
+
+    def matrix(self) -> pd.DataFrame:
+        """Applications x factors 1-12: the worst status of the findings that count.
+
+        "" means the application has no finding in a factor that has checks; ``no checks``
+        marks a factor without any finding in this run.
+        """
+        a = self.active.assign(application=self.active["application"].replace("", NO_APPLICATION))
+        grid = a.groupby(["application", "factor"])["status"].agg(_worst).unstack("factor")
+        grid = grid.reindex(columns=list(FACTORS)).fillna("")
+        checked = set(self.findings["factor"])
+        for factor in FACTORS:
+            if factor not in checked:
+                grid[factor] = NOT_CHECKED
+        rank = {s: i for i, s in enumerate(STATUS_ORDER)}
+        order = sorted(
+            grid.index,
+            key=lambda app: (
+                app == NO_APPLICATION,
+                min((rank.get(v, 99) for v in grid.loc[app]), default=99),
+                -int((grid.loc[app] == "FAIL").sum()),
+                app,
+            ),
+        )
+        grid = grid.loc[order]
+        grid.columns = [ROMAN[c] for c in grid.columns]
+        grid.index.name = "application"
+        return grid
+
+    def counts(self) -> pd.DataFrame:
+        """Findings by severity and status (muted findings in their own column)."""
+        f = self.findings
+        table = pd.crosstab(self.active["severity"], self.active["status"])
+        table = table.reindex(
+            index=[s.value for s in Severity], columns=STATUS_ORDER, fill_value=0
+        ).fillna(0)
+        table["muted"] = (
+            f[f["muted"].astype(bool)].groupby("severity").size().reindex(table.index).fillna(0)
+        )
+        table = table.astype(int)
+        table.loc["total"] = table.sum()
+        table.index.name = "severity"
+        return table
+
+    def top(self, n: int = 10) -> pd.DataFrame:
+        """The failing checks to fix first: by severity, then by how many resources fail."""
+        from .catalog import load_catalog
+
+        fails = self.active[self.active["status"] == "FAIL"]
+        if fails.empty:
+            return pd.DataFrame(
+                columns=["severity", "check_id", "title", "resources", "applications", "remedy"]
+            )
+        catalog = load_catalog()
+        grouped = (
+            fails.groupby(["check_id", "severity", "title"])
+            .agg(
+                resources=("resource_id", "nunique"),
+                applications=(
+                    "application",
+                    lambda s: ", ".join(sorted({v for v in s if v})) or NO_APPLICATION,
+                ),
+            )
+            .reset_index()
+        )
+        grouped["_rank"] = grouped["severity"].map(lambda s: Severity(s).rank)
+        grouped["remedy"] = grouped["check_id"].map(
+            lambda c: catalog[c].remediation if c in catalog else ""
+        )
+        return (
+            grouped.sort_values(["_rank", "resources", "check_id"], ascending=[True, False, True])
+            .head(n)[["severity", "check_id", "title", "resources", "applications", "remedy"]]
+            .reset_index(drop=True)
+        )
+
+    def not_evaluated(self) -> pd.DataFrame:
+        """What could not be evaluated and why: ERROR findings and collection errors.
+
+        A missing permission is named as the IAM action to grant.
+        """
+        rows = []
+        errors = self.active[self.active["status"] == "ERROR"]
+        for check_id, group in errors.groupby("check_id"):
+            actions = sorted(
+                {json.loads(e or "{}").get("missing_action", "") for e in group["evidence"]} - {""}
+            )
+            rows.append(
+                {
+                    "what": check_id,
+                    "regions": ", ".join(sorted(set(group["region"]) - {""})),
+                    "why": group["message"].iloc[0],
+                    "missing permission": ", ".join(actions),
+                }
+            )
+        from .aws import iam_action
+
+        for e in self.manifest.get("errors", []):
+            action = e.get("action") or iam_action(e["service"], e["operation"])
+            rows.append(
+                {
+                    "what": f"collect {e['service']}:{e['operation']}",
+                    "regions": e.get("region", ""),
+                    "why": f"{e.get('kind', '')}: {e.get('code', '')}",
+                    "missing permission": action if e.get("kind") == "access-denied" else "",
+                }
+            )
+        return pd.DataFrame(rows, columns=["what", "regions", "why", "missing permission"])
+
+    def muted(self) -> pd.DataFrame:
+        """Muted findings, shown apart with their reasons."""
+        f = self.findings[self.findings["muted"].astype(bool)]
+        return f[
+            [
+                "status",
+                "severity",
+                "check_id",
+                "application",
+                "environment",
+                "resource_id",
+                "muted_reason",
+            ]
+        ].reset_index(drop=True)
+
+    def suppression_entries(self) -> pd.DataFrame:
+        """Every entry of the suppressions file: active or expired, and how much it mutes."""
+        return pd.DataFrame(
+            self.suppressions, columns=["line", "entry", "reason", "expires", "state", "muted"]
+        )
+
+    def changes(self) -> pd.DataFrame:
+        """What changed since the previous run (new, resolved, changed), worst first."""
+        cols = ["change", "check_id", "region", "resource_id", "was", "now", "message"]
+        if self.changes_ is None:
+            return pd.DataFrame(columns=cols)
+        d = self.changes_
+        parts = [
+            pd.DataFrame(
+                {
+                    "change": "new",
+                    "check_id": d.new["check_id"],
+                    "region": d.new["region"],
+                    "resource_id": d.new["resource_id"],
+                    "was": "",
+                    "now": d.new["status"],
+                    "message": d.new["message"],
+                }
+            ),
+            pd.DataFrame(
+                {
+                    "change": "resolved",
+                    "check_id": d.resolved["check_id"],
+                    "region": d.resolved["region"],
+                    "resource_id": d.resolved["resource_id"],
+                    "was": d.resolved["status"],
+                    "now": "",
+                    "message": "no longer reported",
+                }
+            ),
+            pd.DataFrame(
+                {
+                    "change": "changed",
+                    "check_id": d.changed["check_id"],
+                    "region": d.changed["region"],
+                    "resource_id": d.changed["resource_id"],
+                    "was": d.changed["old_status"]
+                    + d.changed["old_muted"].map({True: " (muted)", False: ""}),
+                    "now": d.changed["new_status"]
+                    + d.changed["new_muted"].map({True: " (muted)", False: ""}),
+                    "message": d.changed["message"],
+                }
+            ),
+        ]
+        parts = [p for p in parts if not p.empty]
+        if not parts:
+            return pd.DataFrame(columns=cols)
+        return pd.concat(parts, ignore_index=True)[cols]
+
+    # -- the figure ----------------------------------------------------------------------------
+    def figure(self) -> Figure:
+        """Heatmap of applications x factors: worst status per cell, labelled, colour-blind-safe."""
+        grid = self.matrix()
+        n_rows = max(len(grid), 1)
+        fig = Figure(figsize=(12, 1.6 + 0.42 * n_rows), layout="constrained")
+        ax = fig.add_subplot()
+        ax.set_xlim(0, 12)
+        ax.set_ylim(n_rows, 0)
+        fails = self.active[self.active["status"] == "FAIL"]
+        fail_counts = (
+            fails.assign(application=fails["application"].replace("", NO_APPLICATION))
+            .groupby(["application", "factor"])
+            .size()
+        )
+        for i, app in enumerate(grid.index):
+            for j, factor in enumerate(FACTORS):
+                status = grid.iloc[i, j]
+                if status == NOT_CHECKED:
+                    colour, hatch, label = "#ffffff", "//", ""
+                elif status == "":
+                    colour, hatch, label = "#f2f2f2", None, ""
+                else:
+                    colour, hatch = STATUS_COLOURS[status], None
+                    label = SHORT[status]
+                    if status == "FAIL":
+                        label = f"FAIL {int(fail_counts.get((app, factor), 0))}"
+                ax.add_patch(_rect(j, i, colour, hatch))
+                if label:
+                    dark = status in ("FAIL", "PASS", "ERROR")
+                    ax.text(
+                        j + 0.5,
+                        i + 0.5,
+                        label,
+                        ha="center",
+                        va="center",
+                        fontsize=8,
+                        color="white" if dark else "#222222",
+                        fontweight="bold" if status == "FAIL" else "normal",
+                    )
+        ax.set_xticks([j + 0.5 for j in range(12)])
+        ax.set_xticklabels(
+            [
+                _factor_label(f, grid.iloc[:, j].eq(NOT_CHECKED).all())
+                for j, f in enumerate(FACTORS)
+            ],
+            fontsize=8,
+        )
+        ax.xaxis.tick_top()
+        ax.set_yticks([i + 0.5 for i in range(len(grid))])
+        ax.set_yticklabels(list(grid.index), fontsize=9)
+        ax.tick_params(length=0)
+        for side in ax.spines.values():
+            side.set_visible(False)
+        if grid.empty:
+            ax.text(6, 0.5, "no findings", ha="center", va="center", color="#555555")
+        handles = [Patch(facecolor=STATUS_COLOURS[s], label=s) for s in STATUS_ORDER] + [
+            Patch(facecolor="#f2f2f2", label="no finding"),
+            Patch(facecolor="#ffffff", edgecolor="#999999", hatch="//", label=NOT_CHECKED),
+        ]
+        fig.legend(
+            handles=handles,
+            loc="outside lower center",
+            ncol=len(handles),
+            frameon=False,
+            fontsize=8,
+        )
+        fig.suptitle(
+            "Worst status per application and factor (muted findings left out; "
+            "FAIL n = n failing findings)",
+            fontsize=10,
+            x=0.01,
+            ha="left",
+        )
+        return fig
+
+    def plot(self) -> Figure:
+        """The heatmap, shown as a picture in a notebook."""
+        from .workbook import _display_figures_in_notebooks
+
+        _display_figures_in_notebooks()
+        return self.figure()
+
+    def save_png(self, path: str | Path) -> Path:
+        path = Path(path)
+        self.figure().savefig(path, dpi=110)
+        return path
+
+
+def _factor_label(factor: int, unchecked: bool) -> str:
+    """'III' over 'Config' (and '(no checks)' for a factor without findings)."""
+    name = FACTORS[factor].split(". ", 1)[1].replace(", ", ",\n", 1)
+    return "\n".join([ROMAN[factor], name] + ([f"({NOT_CHECKED})"] if unchecked else []))
+
+
+def _rect(x: int, y: int, colour: str, hatch: str | None):
+    from matplotlib.patches import Rectangle
+
+    return Rectangle(
+        (x + 0.04, y + 0.06),
+        0.92,
+        0.88,
+        facecolor=colour,
+        edgecolor="#999999" if hatch else colour,
+        hatch=hatch,
+        linewidth=0.6,
+    )
