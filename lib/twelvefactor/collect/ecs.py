@@ -36,6 +36,7 @@ class EcsCollector(ServiceCollector):
         "ecs:DescribeTasks",
         "ecs:ListContainerInstances",
         "ecs:DescribeContainerInstances",
+        "ecs:ListAccountSettings",
     )
 
     def collect(self) -> dict[str, Any]:
@@ -92,6 +93,8 @@ class EcsCollector(ServiceCollector):
                 td["tags"] = resp.get("tags", [])
                 task_definitions.append(td)
         tasks, container_instances = self._tasks_and_hosts(cluster_arns)
+        # the effective account settings (e.g. defaultLogDriverMode, read by factor IX)
+        account_settings = self.paginate("ListAccountSettings", "settings", effectiveSettings=True)
         return {
             "clusters": clusters,
             "services": services,
@@ -99,6 +102,7 @@ class EcsCollector(ServiceCollector):
             "active_task_definition_arns": active,
             "tasks": tasks,
             "container_instances": container_instances,
+            "account_settings": account_settings,
         }
 
     def _tasks_and_hosts(
