@@ -1,0 +1,302 @@
+"""Benchmarks: API calls, wall time and peak memory of audits of synthetic accounts of size N.
+
+For each N (default 50, 500, 5000) a moto server on 127.0.0.1 (benchmarks/server.py, its own
+process) is seeded with the synthetic account (synthetic.py), then audited twice by the real
+command line, each run a fresh process tree measured from outside:
+
+1. ``twelvefactor audit --no-notebooks``: collection and evaluation (inventory + every check);
+2. ``twelvefactor audit``: the full audit with every notebook and the HTML report.
+
+Then the demo audit (``twelvefactor demo``) is taken apart: collection, evaluation, each notebook,
+a kernel's start, the workbook's opening in a kernel, the HTML export.
+
+Prints the figures and writes benchmarks/results.md (and results.json, which keeps the sizes not
+measured this time, so ``make bench N=50`` updates one row). Never asserts on time.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import shutil
+import sys
+import time
+from pathlib import Path
+from typing import Any
+
+import synthetic
+from common import OUT, REGION, BenchServer, audit_env, by_operation, machine, measure
+
+HERE = Path(__file__).resolve().parent
+RESULTS_JSON = HERE / "results.json"
+RESULTS_MD = HERE / "results.md"
+TWELVEFACTOR = str(Path(sys.executable).parent / "twelvefactor")
+
+
+def audit_argv(url: str, out: Path, *, notebooks: bool) -> list[str]:
+    argv = [TWELVEFACTOR, "audit", "--endpoint-url", url, "--region", REGION, "--out", str(out)]
+    argv += ["--quiet", "--allow-errors"]
+    return argv if notebooks else [*argv, "--no-notebooks"]
+
+
+def run_json(out: Path) -> dict[str, Any]:
+    return json.loads((out / "run.json").read_text())
+
+
+def bench_size(server: BenchServer, n: int, *, notebooks: bool) -> dict[str, Any]:
+    print(f"N={n}: seeding {synthetic.counts(n)} ...", flush=True)
+    row: dict[str, Any] = {"n": n, "counts": synthetic.counts(n), "seed_seconds": server.seed(n)}
+    print(f"N={n}: seeded in {row['seed_seconds']} s", flush=True)
+    env = audit_env()
+
+    out = OUT / f"n{n}" / "findings"
+    shutil.rmtree(out, ignore_errors=True)
+    server.reset_calls()
+    m = measure(audit_argv(server.url, out, notebooks=False), env=env)
+    if m.returncode not in (0, 1):
+        raise RuntimeError(f"audit of N={n} failed ({m.returncode}): {m.stderr[-2000:]}")
+    run = run_json(out)
+    row["api_calls"] = by_operation(run["snapshot"]["api_calls"])
+    row["api_call_total"] = run["snapshot"]["api_call_total"]
+    row["server_calls"] = by_operation(server.calls())
+    row["collection_errors"] = len(run["snapshot"]["errors"])
+    row["findings"] = run["counts"]
+    row["collect_seconds"] = run["seconds"]["collect"]
+    row["evaluate_seconds"] = run["seconds"]["checks"]
+    row["no_notebooks"] = {"seconds": round(m.seconds, 2), "peak_tree_mb": round(m.peak_tree_mb)}
+    print(
+        f"N={n}: {row['api_call_total']} API calls, collection {row['collect_seconds']} s, "
+        f"evaluation {row['evaluate_seconds']} s, process {m.seconds:.1f} s, "
+        f"peak {m.peak_tree_mb:.0f} MB",
+        flush=True,
+    )
+    if notebooks:
+        out = OUT / f"n{n}" / "full"
+        shutil.rmtree(out, ignore_errors=True)
+        m = measure(audit_argv(server.url, out, notebooks=True), env=env)
+        run = run_json(out) if (out / "run.json").exists() else {}
+        failed = [nb["name"] for nb in run.get("notebooks", []) if nb["status"] != "ok"]
+        row["full"] = {
+            "returncode": m.returncode,
+            "seconds": round(m.seconds, 2),
+            "notebooks_seconds": run.get("seconds", {}).get("notebooks"),
+            "peak_tree_mb": round(m.peak_tree_mb),
+            "peak_process_mb": round(m.peak_process_mb),
+            "failed_notebooks": failed,
+        }
+        print(
+            f"N={n}: full audit {m.seconds:.1f} s (notebooks {row['full']['notebooks_seconds']} s)"
+            f", peak {m.peak_tree_mb:.0f} MB (largest process {m.peak_process_mb:.0f} MB)"
+            + (f", FAILED notebooks: {failed}" if failed else ""),
+            flush=True,
+        )
+    return row
+
+
+def kernel_costs(snapshot: Path) -> dict[str, float]:
+    """A kernel's start, then in it: import twelvefactor, open the workbook, its findings."""
+    from jupyter_client.manager import start_new_kernel
+
+    t0 = time.perf_counter()
+    km, kc = start_new_kernel(kernel_name="python3")
+    costs = {"kernel start": time.perf_counter() - t0}
+    steps = [
+        ("import twelvefactor", "import twelvefactor"),
+        (
+            "open the workbook (snapshot, inventory)",
+            f"wb = twelvefactor.open(source='snapshot', snapshot={str(snapshot)!r})",
+        ),
+        ("every check (wb.findings)", "wb.findings"),
+    ]
+    try:
+        for label, code in steps:
+            t = time.perf_counter()
+            reply = kc.execute_interactive(code, timeout=600, output_hook=lambda msg: None)
+            if reply["content"]["status"] != "ok":
+                raise RuntimeError(f"{label} failed in the kernel: {reply['content']}")
+            costs[label] = time.perf_counter() - t
+    finally:
+        kc.stop_channels()
+        km.shutdown_kernel(now=True)
+    return {k: round(v, 2) for k, v in costs.items()}
+
+
+def html_costs(executed: Path) -> dict[str, float]:
+    from twelvefactor.report import notebook_html
+
+    scratch = OUT / "html-timing"
+    costs = {}
+    for nb in sorted(executed.glob("*.ipynb")):
+        t = time.perf_counter()
+        notebook_html(nb, scratch / f"{nb.stem}.html")
+        costs[nb.stem] = round(time.perf_counter() - t, 2)
+    return costs
+
+
+def bench_demo() -> dict[str, Any]:
+    print("demo: full audit ...", flush=True)
+    out = OUT / "demo"
+    shutil.rmtree(out, ignore_errors=True)
+    m = measure([TWELVEFACTOR, "demo", "--out", str(out), "--quiet"], env=audit_env())
+    run = run_json(out)
+    demo = {
+        "seconds": round(m.seconds, 2),
+        "peak_tree_mb": round(m.peak_tree_mb),
+        "run_seconds": run["seconds"],
+        "api_call_total": run["snapshot"]["api_call_total"],
+        "notebooks": {nb["name"]: nb["seconds"] for nb in run["notebooks"]},
+    }
+    print("demo: kernel and HTML costs ...", flush=True)
+    demo["kernel"] = kernel_costs(out / "snapshot")
+    demo["html"] = html_costs(out / "notebooks")
+    t = time.perf_counter()
+    import twelvefactor  # noqa: F401 - the import's own cost, in a process that has pandas etc.
+
+    demo["import_in_harness"] = round(time.perf_counter() - t, 3)
+    return demo
+
+
+# -- the report ---------------------------------------------------------------------------------
+def _mb(x: Any) -> str:
+    return f"{x:,.0f} MB" if isinstance(x, int | float) else "—"
+
+
+def _s(x: Any) -> str:
+    return f"{x:,.1f} s" if isinstance(x, int | float) else "—"
+
+
+def markdown(results: dict[str, Any]) -> str:
+    m = results["machine"]
+    rows = [results["sizes"][k] for k in sorted(results["sizes"], key=int)]
+    lines = [
+        "# Benchmarks",
+        "",
+        f"Measured {m['date']} by `make bench` on {m['cores']} cores ({m['cpu']}), "
+        f"{m['memory']} of memory, Python {m['python']} (load average at start: {m['load']}; the "
+        "machine is shared, so times are indicative). The account is the synthetic one of "
+        "benchmarks/synthetic.py in a moto server on 127.0.0.1 (its own process, not counted): "
+        "N ECS services over two clusters, three task-definition revisions each, N/2 ECR "
+        "repositories with 5 images, 5·N SSM parameters, N/4 log groups. Each audit is the "
+        "`twelvefactor` command line in a fresh process; peak memory is the largest sum of the "
+        "RSS of its process tree (notebook kernels included), sampled every 50 ms.",
+        "",
+        "| N | API calls | collection | evaluation (inventory + checks) | audit without "
+        "notebooks (process) | peak memory without notebooks | full audit with notebooks | "
+        "peak memory, full audit | seeding moto |",
+        "|---:|---:|---:|---:|---:|---:|---:|---:|---:|",
+    ]
+    for r in rows:
+        full = r.get("full", {})
+        lines.append(
+            f"| {r['n']:,} | {r['api_call_total']:,} | {_s(r['collect_seconds'])} | "
+            f"{_s(r['evaluate_seconds'])} | {_s(r['no_notebooks']['seconds'])} | "
+            f"{_mb(r['no_notebooks']['peak_tree_mb'])} | {_s(full.get('seconds'))} | "
+            f"{_mb(full.get('peak_tree_mb'))} | {_s(r['seed_seconds'])} |"
+        )
+    failed = {
+        r["n"]: r["full"]["failed_notebooks"]
+        for r in rows
+        if r.get("full", {}).get("failed_notebooks")
+    }
+    if failed:
+        lines += ["", f"Notebooks that failed: {failed}."]
+    ops = sorted({op for r in rows for op in r["api_calls"]})
+    lines += [
+        "",
+        "## API calls by operation",
+        "",
+        "Counted by the audit's call meter (the manifest's `api_calls`); the moto server's own "
+        "count of the requests it answered agrees"
+        + (
+            ""
+            if all(by_op_equal(r["api_calls"], r["server_calls"]) for r in rows)
+            else " except where noted below"
+        )
+        + ". Retries (moto answers 501 for operations it lacks) count as calls.",
+        "",
+        "| operation | " + " | ".join(f"N={r['n']:,}" for r in rows) + " |",
+        "|---|" + "---:|" * len(rows),
+    ]
+    for op in ops:
+        lines.append(
+            f"| {op} | " + " | ".join(f"{r['api_calls'].get(op, 0):,}" for r in rows) + " |"
+        )
+    lines.append("| **total** | " + " | ".join(f"**{r['api_call_total']:,}**" for r in rows) + " |")
+    for r in rows:
+        if not by_op_equal(r["api_calls"], r["server_calls"]):
+            diff = {
+                op: (r["api_calls"].get(op, 0), r["server_calls"].get(op, 0))
+                for op in sorted(set(r["api_calls"]) | set(r["server_calls"]))
+                if r["api_calls"].get(op, 0) != r["server_calls"].get(op, 0)
+            }
+            lines.append(f"\nN={r['n']}: meter vs server differ: {diff}")
+    demo = results.get("demo")
+    if demo:
+        rs = demo["run_seconds"]
+        kernel = demo["kernel"]
+        nb = demo["notebooks"]
+        html = demo["html"]
+        lines += [
+            "",
+            "## Where the time of a demo audit goes",
+            "",
+            f"`twelvefactor demo` took {_s(demo['seconds'])} end to end ({demo['api_call_total']} "
+            f"API calls, peak memory {_mb(demo['peak_tree_mb'])}): collection "
+            f"{_s(rs['collect'])} (the demo is seeded into in-process moto first, included), "
+            f"evaluation {_s(rs['checks'])}, notebooks {_s(rs['notebooks'])} of wall time for "
+            f"{len(nb)} notebooks in parallel worker processes, {_s(sum(nb.values()))} of "
+            "notebook time in all. Each notebook pays, before its first cell of its own:",
+            "",
+            "| step (measured in one fresh kernel) | seconds |",
+            "|---|---:|",
+            *(f"| {k} | {v:.2f} |" for k, v in kernel.items()),
+            "",
+            "| notebook | executed (papermill, kernel start included) | HTML export |",
+            "|---|---:|---:|",
+            *(f"| {k} | {v:.1f} | {html.get(k, 0):.1f} |" for k, v in nb.items()),
+            f"| **sum** | **{sum(nb.values()):.1f}** | **{sum(html.values()):.1f}** |",
+        ]
+    notes = results.get("notes")
+    if notes:
+        lines += ["", "## Notes", "", *notes]
+    return "\n".join(lines) + "\n"
+
+
+def by_op_equal(a: dict[str, int], b: dict[str, int]) -> bool:
+    """The meter and the server agree, the identity call aside (made before the meter starts)."""
+    return {k: v for k, v in a.items() if not k.startswith("sts:")} == {
+        k: v for k, v in b.items() if not k.startswith("sts:")
+    }
+
+
+def main(argv: list[str] | None = None) -> int:
+    p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    p.add_argument("--sizes", type=int, nargs="+", default=[50, 500, 5000], metavar="N")
+    p.add_argument("--no-notebooks", action="store_true", help="skip the full audits")
+    p.add_argument("--no-demo", action="store_true", help="skip the demo audit's breakdown")
+    p.add_argument("--fresh", action="store_true", help="forget sizes measured before")
+    args = p.parse_args(argv)
+
+    results: dict[str, Any] = {"sizes": {}}
+    if RESULTS_JSON.exists() and not args.fresh:
+        results = json.loads(RESULTS_JSON.read_text())
+    results["machine"] = machine()
+    with BenchServer() as server:
+        for n in args.sizes:
+            results["sizes"][str(n)] = bench_size(server, n, notebooks=not args.no_notebooks)
+            save(results)
+    if not args.no_demo:
+        results["demo"] = bench_demo()
+        save(results)
+    text = markdown(results)
+    print(text)
+    return 0
+
+
+def save(results: dict[str, Any]) -> None:
+    RESULTS_JSON.write_text(json.dumps(results, indent=1, sort_keys=True) + "\n")
+    RESULTS_MD.write_text(markdown(results))
+
+
+if __name__ == "__main__":
+    sys.exit(main())
