@@ -63,7 +63,10 @@ def assert_degraded_honestly(
     region = columns.index("region")
     # 1. no new verdict but "could not evaluate": no new PASS, no new FAIL
     wrong = [r for r in gained if r[status] not in NOT_EVALUATED]
-    assert not wrong, f"findings a degraded run invented: {wrong[:5]}"
+    before = verdicts(clean)
+    assert not wrong, "verdicts only the degraded run has (clean run's for the resource):\n" + (
+        "\n".join(f"{r} (clean: {[v for v in before if v[:2] == r[:2]]})" for r in wrong[:8])
+    )
     # 2. the run's errors list every lost action, in the regions where it was called
     failed = {(e["action"], e["region"]) for e in errors}
     for action in lost:

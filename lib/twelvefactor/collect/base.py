@@ -38,6 +38,8 @@ def classify(code: str, status: int) -> str:
     """A coarse kind for a failed call: access-denied, throttled, unsupported or error."""
     if code in ACCESS_DENIED_CODES or "AccessDenied" in code or "NotAuthorized" in code:
         return "access-denied"
+    if status == 403 and code == "403":  # a denial whose body the client could not parse
+        return "access-denied"
     if code in THROTTLING_CODES or status == 429:
         return "throttled"
     if code in {"NotImplemented", "NotImplementedError", "InvalidAction", "UnknownOperation"} or (
