@@ -40,6 +40,7 @@ ASFF_LIMITS = {
     "ProductFields.key": 128,
     "ProductFields.value": 2048,
     "ProductFields.items": 50,
+    "Resources.items": 32,
     "Resources.Details.Other.key": 128,
     "Resources.Details.Other.value": 1024,
 }
@@ -65,7 +66,7 @@ def finding_uid(row: dict[str, Any]) -> str:
     uid = "twelvefactor/" + "/".join(str(row[k]) or "-" for k in IDENTITY)
     if len(uid) > ASFF_LIMITS["Id"]:
         digest = hashlib.sha256(uid.encode()).hexdigest()[:16]
-        uid = f"{uid[: ASFF_LIMITS['Id'] - 18]}#{digest}"
+        uid = f"{uid[: ASFF_LIMITS['Id'] - 17]}#{digest}"
     return uid
 
 
@@ -212,6 +213,8 @@ def validate_asff(findings: list[dict[str, Any]]) -> None:
             )
             if len(value) > ASFF_LIMITS[name]
         ]
+        if not 1 <= len(f.get("Resources", [])) <= ASFF_LIMITS["Resources.items"]:
+            problems.append("Resources must hold 1 to 32 resources")
         fields = f.get("ProductFields", {})
         if len(fields) > ASFF_LIMITS["ProductFields.items"]:
             problems.append("more than 50 ProductFields")

@@ -137,7 +137,7 @@ class Scorecard:
         """
         a = self.active.assign(application=self.active["application"].replace("", NO_APPLICATION))
         grid = a.groupby(["application", "factor"])["status"].agg(_worst).unstack("factor")
-        grid = grid.reindex(columns=list(FACTORS)).fillna("")
+        grid = grid.reindex(columns=list(FACTORS)).astype("object").fillna("")
         checked = set(self.findings["factor"])
         for factor in FACTORS:
             if factor not in checked:
