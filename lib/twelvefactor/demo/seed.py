@@ -94,7 +94,10 @@ def _stdlib_random(seed: str) -> Iterator[None]:
         random.setstate(state)
 
 
-def _manifest(repo: str, tag: str) -> str:
+def _manifest(repo: str, tag: str, size_mb: int | None = None) -> str:
+    """An image manifest; ``size_mb`` is the image size ECR reports (moto reads it from the
+    config's size; the layers add up to it as well), 1500 bytes when not given."""
+
     def digest(text: str) -> str:
         return "sha256:" + hashlib.sha256(text.encode()).hexdigest()
 
@@ -102,7 +105,9 @@ def _manifest(repo: str, tag: str) -> str:
     layers = [
         {
             "mediaType": "application/vnd.docker.image.rootfs.diff.tar.gzip",
-            "size": 1_000_000 * (i + 1) + len(repo) * 1000 + len(tag),
+            "size": size_mb * 1024 * 1024 // 3
+            if size_mb
+            else 1_000_000 * (i + 1) + len(repo) * 1000 + len(tag),
             "digest": digest(f"{repo}:{tag}:layer{i}"),
         }
         for i in range(3)
@@ -113,7 +118,7 @@ def _manifest(repo: str, tag: str) -> str:
             "mediaType": "application/vnd.docker.distribution.manifest.v2+json",
             "config": {
                 "mediaType": "application/vnd.docker.container.image.v1+json",
-                "size": 1500,
+                "size": size_mb * 1024 * 1024 if size_mb else 1500,
                 "digest": digest(f"{repo}:{tag}:config"),
             },
             "layers": layers,
@@ -305,7 +310,7 @@ class Seeder(RuntimeSeeding):
                 tags = [image] if isinstance(image, str) else list(image)
                 # one manifest per image, named after its first tag; each further tag is the
                 # same manifest pushed again (moto: same digest, one more tag)
-                manifest = _manifest(repo["name"], tags[0])
+                manifest = _manifest(repo["name"], tags[0], repo.get("image_mb"))
                 for tag in tags:
                     pushed = ecr.put_image(
                         repositoryName=repo["name"], imageManifest=manifest, imageTag=tag
@@ -352,8 +357,16 @@ class Seeder(RuntimeSeeding):
 
     def logs(self, region: str, groups: list[dict[str, Any]]) -> None:
         logs = self.clients("logs", region)
+        keys: dict[str, str] = {}
         for g in groups:
-            logs.create_log_group(logGroupName=g["name"])
+            alias = g.get("kms_key")  # "kms_key: ALIAS": encrypted with that KMS key
+            if alias and alias not in keys:
+                kms = self.clients("kms", region)
+                keys[alias] = kms.create_key(Description=alias)["KeyMetadata"]["Arn"]
+                kms.create_alias(AliasName=f"alias/{alias}", TargetKeyId=keys[alias])
+            logs.create_log_group(
+                logGroupName=g["name"], **({"kmsKeyId": keys[alias]} if alias else {})
+            )
             if g.get("retention_days"):
                 logs.put_retention_policy(
                     logGroupName=g["name"], retentionInDays=g["retention_days"]
