@@ -4,7 +4,7 @@ VENV   ?= .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 
-.PHONY: install demo test lint format lab clean
+.PHONY: install demo test lint format lab bench clean
 
 $(STAMP): pyproject.toml requirements.lock
 	$(PYTHON) -m venv $(VENV)
@@ -22,8 +22,8 @@ test: $(STAMP) lint  ## lint, then every test (unit, collectors on moto, noteboo
 	$(BIN)/python -m pytest --nbval-lax notebooks/
 
 lint: $(STAMP)
-	$(BIN)/ruff check lib tests notebooks
-	$(BIN)/ruff format --check lib tests notebooks
+	$(BIN)/ruff check lib tests notebooks benchmarks
+	$(BIN)/ruff format --check lib tests notebooks benchmarks
 
 format: $(STAMP)
 	$(BIN)/ruff check --fix lib tests notebooks
@@ -31,6 +31,9 @@ format: $(STAMP)
 
 lab: $(STAMP)  ## JupyterLab on the notebooks (the demo account by default)
 	$(BIN)/jupyter lab notebooks/
+
+bench: $(STAMP)  ## benchmarks, not part of test: API calls, time, memory for N=50,500,5000 (or N=...)
+	$(BIN)/python benchmarks/run.py $(if $(N),--sizes $(N))
 
 clean:
 	rm -rf $(VENV) reports .pytest_cache .ruff_cache

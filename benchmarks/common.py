@@ -70,7 +70,13 @@ def audit_env(extra: dict[str, str] | None = None) -> dict[str, str]:
 class BenchServer:
     """benchmarks/server.py in its own process on 127.0.0.1 (its memory is not the audit's)."""
 
-    def __init__(self, port: int | None = None):
+    def __init__(self, port: int | None = None, *, url: str | None = None):
+        """Start a server on ``port`` (default: a free one), or use the one running at ``url``."""
+        self.proc: subprocess.Popen | None = None
+        if url:
+            self.url = url.rstrip("/")
+            self.calls()
+            return
         self.port = port or free_port()
         self.url = f"http://127.0.0.1:{self.port}"
         OUT.mkdir(parents=True, exist_ok=True)
@@ -98,7 +104,13 @@ class BenchServer:
             return json.loads(resp.read())
 
     def seed(self, n: int) -> float:
-        """Reset the account and seed the size-``n`` synthetic one; seconds taken."""
+        """Reset the account and seed the size-``n`` synthetic one; seconds taken.
+
+        A server that already holds (or is seeding) that account is not seeded again."""
+        while (seeded := self._request("/bench/seeded"))["busy"] == n:
+            time.sleep(5)
+        if seeded["n"] == n:
+            return seeded["seconds"]
         return self._request(f"/bench/seed?n={n}", "POST", timeout=7200)["seconds"]
 
     def calls(self) -> list[dict[str, Any]]:
@@ -108,6 +120,8 @@ class BenchServer:
         self._request("/bench/calls/reset", "POST")
 
     def stop(self) -> None:
+        if self.proc is None:
+            return
         self.proc.terminate()
         try:
             self.proc.wait(10)

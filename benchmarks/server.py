@@ -6,6 +6,8 @@ nor its memory is counted as the audit's. Besides everything moto serves:
 - ``POST /bench/seed?n=N``: reset moto and seed the synthetic account of size N (synthetic.py)
   through the demo Seeder, in this process (moto in-process: about four times faster than
   seeding over HTTP, which matters at N = 5,000); answers ``{"seconds": ...}``;
+- ``GET /bench/seeded``: ``{"n": N, "seconds": ..., "busy": M}``: the account it holds, and the
+  size it is seeding now (null: none);
 - ``GET /bench/calls``: the AWS requests answered since the last reset, per service and operation
   (the "request log" by which a tool that has no call meter of its own, such as Prowler, is
   counted); ``POST /bench/calls/reset`` sets them to zero.
@@ -95,6 +97,8 @@ class BenchApp:
         if path == "/bench/seed" and method == "POST":
             n = int(parse_qs(environ.get("QUERY_STRING", "")).get("n", ["0"])[0])
             return self.reply(start_response, {"n": n, "seconds": seed_here(n)})
+        if path == "/bench/seeded" and method == "GET":
+            return self.reply(start_response, SEEDED)
         start_response("404 Not Found", [("Content-Type", "text/plain")])
         return [b"unknown /bench endpoint\n"]
 
@@ -115,6 +119,8 @@ class QuietHandler(MotoRequestHandler):
 
 
 _seed_lock = threading.Lock()
+#: what this server holds: the size of the synthetic account and the seconds its seeding took
+SEEDED: dict[str, float | None] = {"n": None, "seconds": None, "busy": None}
 
 
 def seed_here(n: int) -> float:
@@ -125,6 +131,7 @@ def seed_here(n: int) -> float:
     from twelvefactor.demo.seed import DemoClients, Seeder, _reseed_moto
 
     with _seed_lock:
+        SEEDED.update(n=None, seconds=None, busy=n)
         t0 = time.perf_counter()
         scenario = synthetic.scenario(n)
         mock = mock_aws()
@@ -134,7 +141,8 @@ def seed_here(n: int) -> float:
             Seeder(scenario, DemoClients(None)).run()
         finally:
             mock.stop(remove_data=False)  # keep the data: the server answers from it
-        return round(time.perf_counter() - t0, 2)
+        SEEDED.update(n=n, seconds=round(time.perf_counter() - t0, 2), busy=None)
+        return SEEDED["seconds"]
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -142,12 +150,12 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--port", type=int, default=5123)
     p.add_argument("--seed", type=int, metavar="N", help="seed the size-N account before serving")
     args = p.parse_args(argv)
-    if args.seed:
-        print(f"seeded N={args.seed} in {seed_here(args.seed)} s", flush=True)
     server = make_server(
         "127.0.0.1", args.port, BenchApp(), threaded=True, request_handler=QuietHandler
     )
     print(f"serving on http://127.0.0.1:{args.port}", flush=True)
+    if args.seed:  # seeding while serving: /bench/seeded tells when it is done
+        threading.Thread(target=seed_here, args=(args.seed,), daemon=True).start()
     with contextlib.suppress(KeyboardInterrupt):
         server.serve_forever()
     return 0
