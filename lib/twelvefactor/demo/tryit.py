@@ -241,6 +241,48 @@ def _readonly_root(clients: Clients) -> list[str]:
     ]
 
 
+def _autoscale_payments(clients: Clients) -> list[str]:
+    aas = clients("application-autoscaling", DEMO_REGION)
+    common = {
+        "ServiceNamespace": "ecs",
+        "ResourceId": "service/shop-prod/payments",
+        "ScalableDimension": "ecs:service:DesiredCount",
+    }
+    aas.register_scalable_target(**common, MinCapacity=2, MaxCapacity=8)
+    aas.put_scaling_policy(
+        **common,
+        PolicyName="payments-cpu60",
+        PolicyType="TargetTrackingScaling",
+        TargetTrackingScalingPolicyConfiguration={
+            "TargetValue": 60.0,
+            "PredefinedMetricSpecification": {
+                "PredefinedMetricType": "ECSServiceAverageCPUUtilization"
+            },
+        },
+    )
+    return [
+        "widened the scalable target of `shop-prod/payments` from 2-2 to 2-8 tasks",
+        "added the target-tracking policy `payments-cpu60` (average CPU at 60 %)",
+    ]
+
+
+def _real_health_check(clients: Clients) -> list[str]:
+    def change(td: dict[str, Any]) -> None:
+        td["containerDefinitions"][0]["healthCheck"] = {
+            "command": ["CMD-SHELL", "curl -fs http://localhost:8080/health || exit 1"],
+            "interval": 15,
+            "retries": 3,
+            "startPeriod": 30,
+        }
+
+    revision = new_revision(clients, DEMO_REGION, "shop-prod", "payments", change)
+    return [
+        "`app`: the health check `curl -f ... || exit 0` (always healthy) replaced by "
+        "`curl -fs http://localhost:8080/health || exit 1`",
+        f"registered `{revision}` and deployed it to `shop-prod/payments`",
+    ]
+
+
 @dataclass(frozen=True)
 class Exercise:
     """One change to the demo account that turns one check's finding from FAIL to PASS."""
@@ -290,6 +332,18 @@ EXERCISES: dict[str, Exercise] = {
             "run the reports worker on a read-only root filesystem",
             ("reports-prod/worker",),
             _readonly_root,
+        ),
+        Exercise(
+            "TF08-AUTOSCALING",
+            "let payments scale with its load: a real range and a target-tracking policy",
+            ("shop-prod/payments",),
+            _autoscale_payments,
+        ),
+        Exercise(
+            "TF09-HEALTH-CHECK",
+            "give payments a health check that can fail",
+            ("payments-prod/app",),
+            _real_health_check,
         ),
     ]
 }
