@@ -283,6 +283,26 @@ def _real_health_check(clients: Clients) -> list[str]:
     ]
 
 
+def _private_addresses(clients: Clients) -> list[str]:
+    ecs = clients("ecs", DEMO_REGION)
+    running = ecs.describe_services(cluster="shop-prod", services=["payments"])["services"][0]
+    vpc = dict(running["networkConfiguration"]["awsvpcConfiguration"])
+    vpc["assignPublicIp"] = "DISABLED"
+    ecs.update_service(
+        cluster="shop-prod",
+        service="payments",
+        networkConfiguration={"awsvpcConfiguration": vpc},
+    )
+    return ["`shop-prod/payments`: `assignPublicIp` from ENABLED to DISABLED (same subnets)"]
+
+
+def _log_retention(clients: Clients) -> list[str]:
+    clients("logs", DEMO_REGION).put_retention_policy(
+        logGroupName="/ecs/payments-prod", retentionInDays=90
+    )
+    return ["set the retention of the log group `/ecs/payments-prod` to 90 days"]
+
+
 @dataclass(frozen=True)
 class Exercise:
     """One change to the demo account that turns one check's finding from FAIL to PASS."""
@@ -344,6 +364,18 @@ EXERCISES: dict[str, Exercise] = {
             "give payments a health check that can fail",
             ("payments-prod/app",),
             _real_health_check,
+        ),
+        Exercise(
+            "TF07-NO-PUBLIC-IP",
+            "keep the payments tasks on private addresses",
+            ("shop-prod/payments",),
+            _private_addresses,
+        ),
+        Exercise(
+            "TF11-LOG-RETENTION",
+            "let payments' production logs expire after 90 days",
+            ("/ecs/payments-prod",),
+            _log_retention,
         ),
     ]
 }
