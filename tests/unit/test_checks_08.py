@@ -383,6 +383,21 @@ class TestProcessTypes:
         rows = {c["container"]: c for c in evidence(f)["containers"]}
         assert rows["worker"]["repository"] == APP.split("/", 1)[0] + "/shop/orders-api"
 
+    def test_init_step_of_the_same_image_is_not_a_process_type(self):
+        migrate = ctr(
+            "migrate", f"{APP}:1.4.2", ["python", "manage.py", "migrate"], essential=False
+        )
+        web = ctr(
+            "web",
+            f"{APP}:1.4.2",
+            ["gunicorn", "app"],
+            dependsOn=[{"containerName": "migrate", "condition": "SUCCESS"}],
+        )
+        f = self.judge(migrate, web)
+        assert f.status == Status.PASS
+        rows = {c["container"]: c for c in evidence(f)["containers"]}
+        assert rows["migrate"]["init_step"] and not rows["web"]["init_step"]
+
     def test_process_manager_fails(self):
         f = self.judge(ctr("web", "php:7.4-apache", ["sh", "-c", "supervisord -c /etc/s.conf"]))
         assert f.status == Status.FAIL

@@ -455,6 +455,14 @@ class TestImageSize:
         f = self.judge(90, f"{ECR}/shop/orders-api:0.9.0")
         assert f.status == Status.SKIP
 
+    def test_repository_whose_images_could_not_be_listed_is_an_error(self):
+        snap = account(deployed(ctr()), images=[], errors=[error("ecr", "DescribeImages")])
+        snap.data[(REGION, "ecr")]["images"]["shop/orders-api"] = None
+        findings = run(snap, self.ID)
+        mine = only(f for f in findings if f.resource_id == "orders-api-prod:1/app")
+        assert mine.status == Status.ERROR
+        assert "could not be listed" in mine.message
+
     def test_docker_hub_image_is_skipped(self):
         f = self.judge(90, "php:7.4-apache")
         assert f.status == Status.SKIP

@@ -350,8 +350,16 @@ def _repository(image: str) -> str:
 
 def process_types(raw_td: dict[str, Any]) -> dict[str, Any]:
     """The containers of a task definition with their process types, and what bundles them."""
+    definitions = raw_td.get("containerDefinitions") or []
+    # init steps: containers others wait for to finish (dependsOn SUCCESS/COMPLETE), not residents
+    init = {
+        d.get("containerName", "")
+        for c in definitions
+        for d in c.get("dependsOn") or []
+        if d.get("condition") in {"SUCCESS", "COMPLETE"}
+    }
     containers = []
-    for c in raw_td.get("containerDefinitions") or []:
+    for c in definitions:
         argv = [str(a) for a in (c.get("entryPoint") or []) + (c.get("command") or [])]
         analysis = analyse_command(argv) if argv else None
         containers.append(
@@ -359,6 +367,7 @@ def process_types(raw_td: dict[str, Any]) -> dict[str, Any]:
                 "container": c.get("name", ""),
                 "repository": _repository(c.get("image", "")),
                 "essential": bool(c.get("essential", True)),
+                "init_step": c.get("name", "") in init,
                 "command": " ".join(argv),
                 "processes": analysis.processes if analysis else [],
                 "managers": analysis.managers if analysis else [],
@@ -367,7 +376,8 @@ def process_types(raw_td: dict[str, Any]) -> dict[str, Any]:
     bundles = []
     by_repo: dict[str, list[dict[str, Any]]] = {}
     for c in containers:
-        by_repo.setdefault(c["repository"], []).append(c)
+        if not c["init_step"]:
+            by_repo.setdefault(c["repository"], []).append(c)
     for repo, group in sorted(by_repo.items()):
         commands = {c["command"] for c in group}
         if len(group) > 1 and len(commands) > 1:

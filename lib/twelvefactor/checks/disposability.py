@@ -431,6 +431,16 @@ def log_nonblocking(inv: Inventory, settings: Settings) -> Iterator[Result]:
 
 
 # -- TF09-IMAGE-SIZE ---------------------------------------------------------------------------
+def _unread_repositories(inv: Inventory) -> set[tuple[str, str]]:
+    """(region, repository) whose images could not be listed."""
+    return {
+        (region, repo)
+        for region in inv.regions
+        for repo, images in (inv.snapshot.get(region, "ecr").get("images") or {}).items()
+        if images is None
+    }
+
+
 def _sizes(inv: Inventory) -> tuple[dict[tuple, int | None], dict[tuple, int | None]]:
     """ECR image sizes by (region, repository, digest) and by (region, repository, tag)."""
     by_digest: dict[tuple, int | None] = {}
@@ -451,6 +461,7 @@ def _mib(size: int) -> str:
 @check("TF09-IMAGE-SIZE")
 def image_size(inv: Inventory, settings: Settings) -> Iterator[Result]:
     by_digest, by_tag = _sizes(inv)
+    unread = _unread_repositories(inv)
     for _, c in inv.containers.iterrows():
         who = f"Container {container_id(c)}"
         evidence: dict[str, Any] = {
@@ -474,6 +485,15 @@ def image_size(inv: Inventory, settings: Settings) -> Iterator[Result]:
             if c["image_digest"]
             else by_tag.get((region, repo, c["image_tag"] or "latest"))
         )
+        if size is None and (region, repo) in unread:
+            yield container_result(
+                c,
+                Status.ERROR,
+                f"{who} runs an image of {repo}, whose images could not be listed: its size is "
+                "unknown.",
+                evidence,
+            )
+            continue
         if size is None:
             yield container_result(
                 c,
