@@ -527,11 +527,16 @@ def shape_diff(wb: Workbook, differences_only: bool = False) -> pd.DataFrame:
             if differences_only and a["same"]:
                 continue
             rows.append(
-                {"service": f["resource_id"], "aspect": a["aspect"], "same": a["same"]}
+                {
+                    "application": f["application"],
+                    "service": f["resource_id"],
+                    "aspect": a["aspect"],
+                    "same": a["same"],
+                }
                 | a["values"]
             )
     columns = sorted(columns, key=_env_order)
-    frame = pd.DataFrame(rows, columns=["service", "aspect", *columns, "same"])
+    frame = pd.DataFrame(rows, columns=["application", "service", "aspect", *columns, "same"])
     return frame.fillna("")
 
 
@@ -546,7 +551,7 @@ def shape_diff_plot(wb: Workbook) -> Figure:
     """A grid: rows are each compared service's aspects, cells green where every environment
     agrees and vermillion where they differ, with the values written in."""
     table = shape_diff(wb)
-    envs = [c for c in table.columns if c not in ("service", "aspect", "same")]
+    envs = [c for c in table.columns if c not in ("application", "service", "aspect", "same")]
     # every differing aspect, and the task-level aspects for context
     table = table[~table["same"] | ~table["aspect"].str.contains(": ")]
     order = sorted(
@@ -712,7 +717,7 @@ def backing_engine(inv: Inventory, settings: Settings) -> Iterator[Result]:
         if len(families) > 1:
             status, why = Status.FAIL, "different engines"
         elif "" in majors and len(majors - {""}) <= 1:
-            status, why = Status.INFO, "the same engine, but a version was not reported"
+            status, why = Status.INFO, "the same engine; a version was not reported"
         elif len(majors) > 1:
             status, why = Status.FAIL, "different major versions"
         elif len(engines) > 1:
@@ -726,7 +731,7 @@ def backing_engine(inv: Inventory, settings: Settings) -> Iterator[Result]:
         yield result(
             place,
             status,
-            f"Backing service {logical} of {app} runs {why} across environments ({text}).",
+            f"Backing service {logical} (application {app}): {why} across environments ({text}).",
             resource_type="BackingService",
             resource_id=logical,
             resource_arn=",".join(group["arn"]),
@@ -799,11 +804,12 @@ def platform_version(inv: Inventory, settings: Settings) -> Iterator[Result]:
         )
         ev = {"environments": per_env}
         if len(launches) > 1:
-            status, why = Status.FAIL, "runs on different launch types"
+            status, why = Status.FAIL, "runs on different launch types in its environments"
         elif len(versions) > 1:
             status, why = Status.FAIL, "runs on different Fargate platform versions"
         else:
-            status, why = Status.PASS, "runs on the same launch type and platform version"
+            status = Status.PASS
+            why = "runs on the same launch type and platform version in every environment"
         note = (
             f" {', '.join(old)} is older than {FARGATE_LINUX_LATEST}, the latest Linux platform "
             "(Security Hub ECS.10)."
@@ -813,7 +819,7 @@ def platform_version(inv: Inventory, settings: Settings) -> Iterator[Result]:
         yield result(
             place,
             status,
-            f"Service {subject} {why} in every environment ({text}).{note}",
+            f"Service {subject} {why} ({text}).{note}",
             resource_type="Application",
             resource_id=subject,
             evidence=ev,
