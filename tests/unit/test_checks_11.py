@@ -414,3 +414,14 @@ def test_matrix(workbook):
 def test_plots_are_figures(workbook, name):
     assert isinstance(workbook.plot(name), Figure)
     assert isinstance(Workbook(settings(), snapshot()).plot(name), Figure)
+
+
+def test_a_cluster_named_like_nothing_takes_its_one_applications_place():
+    legacy = service("legacy", "legacy-monolith", td_arn("legacy-monolith"), "production")
+    shared = [deployed(), deployed("payments-prod")]
+    snap = snapshot(
+        task_definitions=[tdef(), tdef("legacy-monolith"), tdef("payments-prod")],
+        services=[legacy, *shared],
+    )
+    placed = {f.resource_id: f.application for f in run(snap, "TF11-CONTAINER-INSIGHTS")}
+    assert placed == {"legacy": "legacy-monolith", "shop-production": "shop"}  # its own name

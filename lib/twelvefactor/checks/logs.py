@@ -490,8 +490,12 @@ def no_log_files(inv: Inventory, settings: Settings) -> Iterator[Result]:
 # -- TF11-CONTAINER-INSIGHTS ---------------------------------------------------------------------
 @check("TF11-CONTAINER-INSIGHTS")
 def container_insights(inv: Inventory, settings: Settings) -> Iterator[Result]:
+    apps = inv.services.groupby("cluster")["application"].agg(lambda a: sorted(set(a) - {""}))
     for _, cl in inv.clusters.iterrows():
         setting = cl["container_insights"] or ""
+        if not cl["application"] and len(apps.get(cl["cluster"], [])) == 1:
+            cl = cl.copy()  # a cluster named like no application, used by one: place it there
+            cl["application"] = apps[cl["cluster"]][0]
         evidence = {"container_insights": setting or "(not set)"}
         if setting in INSIGHTS_ON:
             status = Status.PASS
@@ -697,8 +701,8 @@ def log_retention_bars(wb: Workbook) -> Figure:
     ax.set_xticks([1, 7, 30, 90, 365, 3653], ["1 d", "1 wk", "30 d", "90 d", "1 yr", "10 yr"])
     ax.axvline(365, color="#000000", linestyle=":", linewidth=1)
     ax.set_xlabel(
-        "retention (log scale); dotted: one year · green: set · vermillion: never expires · "
-        "[KMS]: encrypted with a KMS key",
+        "retention (log scale); dotted line: one year\n"
+        "green: set · vermillion: never expires · [KMS]: encrypted with a KMS key",
         fontsize=8,
     )
     ax.tick_params(axis="y", labelsize=8)

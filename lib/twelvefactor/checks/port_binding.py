@@ -725,7 +725,9 @@ def _host_port_table(wb: Workbook) -> pd.DataFrame:
                 head
                 | {
                     "container_port": str(p.get("container_port")),
-                    "host_port": "" if p.get("host_port") in (None, 0) else str(p["host_port"]),
+                    "host_port": "(own address)"
+                    if ev.get("network_mode") == "awsvpc"
+                    else ("" if p.get("host_port") in (None, 0) else str(p["host_port"])),
                     "protocol": p.get("protocol"),
                     "traffic_routed_here": p.get("container_port") in routed,
                 }
