@@ -29,8 +29,8 @@ format: $(STAMP)
 	$(BIN)/ruff check --fix lib tests notebooks
 	$(BIN)/ruff format lib tests notebooks
 
-lab: $(STAMP)  ## JupyterLab on the notebooks (the demo account by default)
-	$(BIN)/jupyter lab notebooks/
+lab: $(STAMP)  ## workshop: the demo account on 127.0.0.1 + JupyterLab on it; Ctrl-C stops both (PORT=5005, LAB_ARGS=--no-browser)
+	$(BIN)/twelvefactor lab $(if $(PORT),--port $(PORT)) $(LAB_ARGS)
 
 bench: $(STAMP)  ## benchmarks, not part of test: API calls, time, memory for N=50,500,5000 (or N=...)
 	$(BIN)/python benchmarks/run.py $(if $(N),--sizes $(N))

@@ -118,6 +118,20 @@ def jupyter_command(
     return cmd
 
 
+def _interrupt_on_signals() -> dict[int, object]:
+    """Ctrl-C (SIGINT) and SIGTERM (a supervisor, `kill`) both raise KeyboardInterrupt -- even
+    when the shell started us with SIGINT ignored (a background job of a script)."""
+    return {
+        sig: signal.signal(sig, signal.default_int_handler)
+        for sig in (signal.SIGINT, signal.SIGTERM)
+    }
+
+
+def _restore(handlers: dict[int, object]) -> None:
+    for sig, handler in handlers.items():
+        signal.signal(sig, handler)
+
+
 def _stop(proc: subprocess.Popen, timeout: float = 20.0) -> None:
     """Stop JupyterLab and everything in its process group: SIGTERM (a clean shutdown that
     also shuts its kernels down), then SIGKILL for whatever is left."""
@@ -147,8 +161,7 @@ def run_lab(
         raise ConfigurationError(
             "notebook-dir", f"{nb_dir} is not a folder.", "give the folder of the notebooks."
         )
-    # SIGTERM (from a supervisor, a test, `kill`) stops the lab as Ctrl-C does
-    previous = signal.signal(signal.SIGTERM, signal.default_int_handler)
+    handlers = _interrupt_on_signals()
     try:
         print(f"twelvefactor lab: seeding the demo account on {HOST}:{port} ...", flush=True)
         with demo_server(port) as url:
@@ -178,13 +191,13 @@ def run_lab(
         print("twelvefactor lab: stopped.", flush=True)
         return code
     finally:
-        signal.signal(signal.SIGTERM, previous)
+        _restore(handlers)
 
 
 def serve(port: int | None = None) -> int:
     """The demo server alone, in the foreground, until Ctrl-C (the by-hand path)."""
     port = lab_port(port)
-    previous = signal.signal(signal.SIGTERM, signal.default_int_handler)
+    handlers = _interrupt_on_signals()
     try:
         with demo_server(port) as url:
             print(
@@ -202,4 +215,4 @@ def serve(port: int | None = None) -> int:
                 print("\ntwelvefactor: demo server stopped.", flush=True)
         return 0
     finally:
-        signal.signal(signal.SIGTERM, previous)
+        _restore(handlers)

@@ -28,6 +28,8 @@ def chromium_path() -> str | None:
 @pytest.fixture(scope="session")
 def browser():
     path = chromium_path()
+    if path is None and os.environ.get("CI"):
+        pytest.fail("chromium is missing on CI: .ci/run should have installed it (apt-get)")
     if path is None:
         pytest.skip(
             "chromium is not installed: `apt-get install -y chromium` (CI's .ci/run installs it)"
