@@ -33,6 +33,7 @@ ENVIRONMENT_VARIABLES = {
     "TWELVEFACTOR_APP_MAP": 'JSON object: resource-name glob -> "application/environment"',
     "TWELVEFACTOR_DATA_DIR": "folder holding the check catalog and demo scenario (default: data/)",
     "TWELVEFACTOR_REPO_PATHS": "comma-separated local source repositories to inspect (optional)",
+    "TWELVEFACTOR_LAB_PORT": "port of the demo server of `twelvefactor lab` / `demo serve` (5005)",
     "TWELVEFACTOR_SUPPRESSIONS": "YAML file of suppressions that mute findings (optional)",
     "TWELVEFACTOR_FAULTS": "tests and benchmarks only: inject throttling/5xx answers, e.g. "
     "'share=0.3;attempts=1;seed=7' (off unless set; see twelvefactor.aws.FaultPlan)",
