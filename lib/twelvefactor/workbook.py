@@ -82,6 +82,55 @@ def _acquire_account(settings: Settings, *, progress: bool) -> tuple[Settings, S
     return settings, collect(access, settings, progress=progress, source="live")
 
 
+#: The first line of the cell papermill injects after a notebook's ``parameters`` cell.
+PAPERMILL_INJECTED = "# Parameters\n"
+
+
+def _assigned(source: str) -> set[str]:
+    """Names a cell of Python assigns at its top level."""
+    import ast
+
+    try:
+        tree = ast.parse(source)
+    except SyntaxError:
+        return set()
+    names = set()
+    for node in tree.body:
+        targets = node.targets if isinstance(node, ast.Assign) else [getattr(node, "target", None)]
+        names |= {t.id for t in targets if isinstance(t, ast.Name)}
+    return names
+
+
+def refuse_unknown_notebook_parameters() -> None:
+    """Stop a notebook that papermill gave a parameter it does not declare.
+
+    papermill only warns ("Passed unknown parameter") and runs on, so a misspelt ``-p regoins ...``
+    would silently audit the default account. In a kernel, the cell papermill injected follows
+    the notebook's ``parameters`` cell in the input history: every name it assigns must be
+    assigned there too. Outside papermill (Jupyter, nbval, scripts) there is no such cell.
+    """
+    import difflib
+
+    try:
+        from IPython import get_ipython
+    except ImportError:
+        return
+    shell = get_ipython()
+    history = list(shell.user_ns.get("In", [])) if shell is not None else []
+    for before, cell in zip(history, history[1:], strict=False):
+        if not cell.startswith(PAPERMILL_INJECTED):
+            continue
+        declared = _assigned(before)
+        for name in sorted(_assigned(cell) - declared):
+            near = difflib.get_close_matches(name, sorted(declared), n=1)
+            hint = f"did you mean {near[0]!r}? " if near else ""
+            raise ConfigurationError(
+                name,
+                "not a parameter of this notebook (papermill passed it on with only a warning).",
+                f"{hint}use one of {', '.join(sorted(declared))}.",
+            )
+
+
 def _display_figures_in_notebooks() -> None:
     """In IPython, show a returned matplotlib Figure as a PNG (whatever backend is active)."""
     try:
@@ -105,6 +154,7 @@ class Workbook:
     @classmethod
     def open(cls, progress: bool = False, **parameters: Any) -> Workbook:
         """Open from notebook parameters (empty values fall back to the environment)."""
+        refuse_unknown_notebook_parameters()
         settings = settings_mod.resolve(**parameters)
         settings, snapshot = acquire_snapshot(settings, progress=progress)
         return cls(settings, snapshot)
@@ -125,12 +175,28 @@ class Workbook:
         )
 
     def findings_for(self, factor: int | None = None, check_id: str | None = None) -> pd.DataFrame:
-        f = self.findings
+        if "findings" in self.__dict__ or (factor is None and check_id is None):
+            f = self.findings
+        else:  # a factor's notebook needs its own factor's checks, not every check
+            f = self._factor_findings(factor if factor is not None else self.meta(check_id).factor)
         if factor is not None:
             f = f[f["factor"] == factor]
         if check_id is not None:
             f = f[f["check_id"] == check_id]
         return f.reset_index(drop=True)
+
+    def _factor_findings(self, factor: int) -> pd.DataFrame:
+        """The findings of one factor's checks, run once (the same rows ``findings`` holds)."""
+        cache = self.__dict__.setdefault("_by_factor", {})
+        if factor not in cache:
+            from . import suppressions
+
+            cache[factor] = suppressions.apply(
+                to_frame(run_checks(self.inventory, self.settings, factors=[factor])),
+                suppressions.load(self.settings.suppressions),
+                self.inventory,
+            )
+        return cache[factor]
 
     def meta(self, check_id: str) -> CheckMeta:
         catalog = load_catalog()
