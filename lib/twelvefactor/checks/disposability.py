@@ -24,6 +24,7 @@ from typing import TYPE_CHECKING, Any
 
 import pandas as pd
 from matplotlib.figure import Figure
+from matplotlib.ticker import MaxNLocator
 
 from ..evidence import PLACE, evidence
 from ..findings import Result, Status
@@ -738,6 +739,7 @@ def stopped_task_outcomes(wb: Workbook) -> Figure:
     pivot[outcomes][::-1].plot.barh(
         stacked=True, ax=ax, color=[OUTCOME_COLOURS[o] for o in outcomes], width=0.7
     )
+    ax.xaxis.set_major_locator(MaxNLocator(integer=True))
     ax.set_xlabel("stopped tasks in the collected window (ECS keeps them about an hour)")
     ax.set_ylabel("")
     ax.legend(title="how they ended", bbox_to_anchor=(1.01, 1), loc="upper left", frameon=False)
