@@ -119,7 +119,8 @@ def test_on_any_other_account_nothing_is_changed(source, monkeypatch):
     wb = types.SimpleNamespace(settings=Settings(source=source, endpoint_url=""))
     result = tryit.exercise(wb, "TF03-SECRETS-IN-ENV")
     assert result.exercise is None and result.workbook is None and not result.flipped
-    assert f"reads a {source} account, not the demo: nothing was changed" in result.note
+    expected = {"live": "reads a live AWS account", "snapshot": "replays a saved snapshot"}
+    assert f"{expected[source]}, not the demo account: nothing was changed" in result.note
     assert "nothing was changed" in result._repr_html_()
     assert tryit.reset(wb).endswith("nothing was changed.")
 

@@ -33,6 +33,10 @@ from .scenario import load_scenario
 from .seed import DemoClients, in_process, in_process_active, seed_server
 
 LOOPBACK_HOSTS = {"127.0.0.1", "localhost", "::1"}
+_NOT_DEMO = {
+    "live": "this workbook reads a live AWS account",
+    "snapshot": "this workbook replays a saved snapshot",
+}
 DEMO_REGION = "eu-west-1"
 
 
@@ -88,7 +92,7 @@ def reset(wb: Any = None, endpoint_url: str | None = None) -> str:
     """Put the demo server back as seeded; returns a one-line note for the notebook or CLI."""
     url = endpoint_url or (wb.settings.endpoint_url if wb is not None else "") or ""
     if wb is not None and wb.settings.source != "demo":
-        return f"reset: this workbook reads a {wb.settings.source} account; nothing was changed."
+        return f"reset: {_NOT_DEMO[wb.settings.source]}; nothing was changed."
     if not url and wb is not None:
         return "reset: the in-process demo account starts afresh at every open; nothing to reset."
     base = _target(url or None)
@@ -481,8 +485,8 @@ def exercise(wb: Any, check_id: str) -> TryIt:
     if wb.settings.source != "demo":
         return TryIt(
             None,
-            f"this workbook reads a {wb.settings.source} account, not the demo: nothing was "
-            "changed. The exercises run only on the built-in demo account (`make lab`).",
+            f"{_NOT_DEMO[wb.settings.source]}, not the demo account: nothing was changed. The "
+            "exercises run only on the built-in demo account (`make lab`).",
             [],
             pd.DataFrame(),
         )
