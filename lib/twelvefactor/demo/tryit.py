@@ -307,6 +307,32 @@ def _log_retention(clients: Clients) -> list[str]:
     return ["set the retention of the log group `/ecs/payments-prod` to 90 days"]
 
 
+def _platform_latest(clients: Clients) -> list[str]:
+    clients("ecs", DEMO_REGION).update_service(
+        cluster="shop-prod", service="payments", platformVersion="LATEST"
+    )
+    return ["`shop-prod/payments`: Fargate platform version from 1.3.0 to LATEST, as staging"]
+
+
+def _pin_schedule(clients: Clients) -> list[str]:
+    ecs, scheduler = clients("ecs", DEMO_REGION), clients("scheduler", DEMO_REGION)
+    running = ecs.describe_services(cluster="shop-prod", services=["reports"])["services"][0]
+    schedule = scheduler.get_schedule(Name="reports-daily", GroupName="default")
+    target = dict(schedule["Target"])
+    target["EcsParameters"] = dict(target["EcsParameters"])
+    target["EcsParameters"]["TaskDefinitionArn"] = running["taskDefinition"]
+    scheduler.update_schedule(
+        Name="reports-daily",
+        GroupName="default",
+        ScheduleExpression=schedule["ScheduleExpression"],
+        FlexibleTimeWindow=schedule["FlexibleTimeWindow"],
+        State=schedule.get("State", "ENABLED"),
+        Target=target,
+    )
+    revision = running["taskDefinition"].rsplit("/", 1)[-1]
+    return [f"the schedule `reports-daily` now runs `{revision}`, the revision `reports` runs"]
+
+
 @dataclass(frozen=True)
 class Exercise:
     """One change to the demo account that turns one check's finding from FAIL to PASS."""
@@ -380,6 +406,18 @@ EXERCISES: dict[str, Exercise] = {
             "let payments' production logs expire after 90 days",
             ("/ecs/payments-prod",),
             _log_retention,
+        ),
+        Exercise(
+            "TF10-PLATFORM-VERSION",
+            "run payments on the same Fargate platform version in production as in staging",
+            ("payments",),
+            _platform_latest,
+        ),
+        Exercise(
+            "TF12-SCHEDULE-PINNED",
+            "pin the reports-daily schedule to the revision the reports service runs",
+            ("schedule/reports-daily",),
+            _pin_schedule,
         ),
     ]
 }
