@@ -506,8 +506,9 @@ def ports_match(inv: Inventory, settings: Settings) -> Iterator[Result]:
 
 
 def _placed_like(row: dict[str, Any], services: Sequence[Any]) -> dict[str, Any]:
-    """A target group or listener named like no application takes the place of the services it
-    fronts (when they agree)."""
+    """A target group or listener belongs to the application of the services it fronts when they
+    share one (a load balancer is often named after the shop, not an application); it takes their
+    environment only when its own name and tags give none."""
     for key in ("application", "environment"):
         values = {s[key] for s in services if s[key]}
         if len(values) == 1 and (not row[key] or key == "application"):
