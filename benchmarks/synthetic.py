@@ -211,6 +211,90 @@ def scenario(n: int) -> Scenario:
     )
 
 
+#: Items per page as AWS serves them to the collectors (the page sizes they ask for, or the
+#: service's default and maximum where they ask for none).
+AWS_PAGES = {
+    "ecs:ListClusters": 100,
+    "ecs:ListServices": 100,
+    "ecs:ListTaskDefinitions": 100,
+    "ecr:DescribeRepositories": 100,
+    "ecr:DescribeImages": 100,
+    "ssm:DescribeParameters": 50,
+    "logs:DescribeLogGroups": 50,
+}
+#: The same as moto 5 serves them: the ECS and ECR listings in one page whatever their length,
+#: DescribeParameters ten at a time whatever MaxResults asks, and with a token after every full
+#: page, so a multiple of ten ends with an empty page (moto/ssm/responses.py): size -10.
+MOTO_PAGES = AWS_PAGES | {
+    "ecs:ListClusters": None,
+    "ecs:ListServices": None,
+    "ecs:ListTaskDefinitions": None,
+    "ecr:DescribeRepositories": None,
+    "ecr:DescribeImages": None,
+    "ssm:DescribeParameters": -10,
+}
+
+
+def _pages(items: int, size: int | None) -> int:
+    """Calls to list ``items`` things ``size`` at a time (an empty listing is one call; a
+    negative size: a full last page is followed by an empty one)."""
+    if not size:
+        return 1
+    if size < 0:
+        return items // -size + 1
+    return max(1, -(-items // size))
+
+
+def _batches(items: int, size: int) -> int:
+    return -(-items // size)
+
+
+def call_floor(n: int, pages: dict[str, int | None] = MOTO_PAGES) -> dict[str, int]:
+    """The calls a collection of the size-``n`` account needs, by "service:Operation".
+
+    Reading the account once: the listings' pages, the batch APIs in full batches, and one call
+    per resource only where AWS has no batch form (a task definition, an ECR repository's images,
+    lifecycle policy and tags). Task definitions: the revision each service runs and the latest
+    of each family -- not every ACTIVE revision. Every other operation of the collection lists
+    a service this account does not use: one (empty) page each, not included here.
+    """
+    spec = scenario_dict(n)["regions_resources"][REGION]
+    per_cluster = [
+        sum(s["cluster"] == c["name"] for s in spec["services"]) for c in spec["clusters"]
+    ]
+    revisions = {td["family"]: 1 + len(td.get("revisions", [])) for td in spec["task_definitions"]}
+    described = len(revisions) + sum(  # a service pinned to an older revision adds that one
+        1
+        for s in spec["services"]
+        if ":" in s["task_definition"]
+        and int(s["task_definition"].rsplit(":", 1)[1])
+        != revisions[s["task_definition"].rsplit(":", 1)[0]]
+    )
+    clusters, repos = len(spec["clusters"]), spec["repositories"]
+    return {
+        "sts:GetCallerIdentity": 1,
+        "ecs:ListClusters": _pages(clusters, pages["ecs:ListClusters"]),
+        "ecs:DescribeClusters": _batches(clusters, 100),
+        "ecs:ListServices": sum(_pages(k, pages["ecs:ListServices"]) for k in per_cluster),
+        "ecs:DescribeServices": sum(_batches(k, 10) for k in per_cluster),
+        "ecs:ListTaskDefinitions": _pages(
+            sum(revisions.values()), pages["ecs:ListTaskDefinitions"]
+        ),
+        "ecs:DescribeTaskDefinition": described,
+        # no task runs in moto: one empty page of RUNNING and one of STOPPED tasks per cluster
+        "ecs:ListTasks": 2 * clusters,
+        "ecs:ListContainerInstances": clusters,
+        "ecr:DescribeRepositories": _pages(len(repos), pages["ecr:DescribeRepositories"]),
+        "ecr:DescribeImages": sum(
+            _pages(len(r["images"]), pages["ecr:DescribeImages"]) for r in repos
+        ),
+        "ecr:GetLifecyclePolicy": len(repos),
+        "ecr:ListTagsForResource": len(repos),
+        "ssm:DescribeParameters": _pages(len(spec["parameters"]), pages["ssm:DescribeParameters"]),
+        "logs:DescribeLogGroups": _pages(len(spec["log_groups"]), pages["logs:DescribeLogGroups"]),
+    }
+
+
 def _part(whole: Scenario, resources: dict[str, Any]) -> Scenario:
     return Scenario(
         name=whole.name,
