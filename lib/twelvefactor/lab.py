@@ -135,6 +135,10 @@ def _restore(handlers: dict[int, object]) -> None:
 def _stop(proc: subprocess.Popen, timeout: float = 20.0) -> None:
     """Stop JupyterLab and everything in its process group: SIGTERM (a clean shutdown that
     also shuts its kernels down), then SIGKILL for whatever is left."""
+    if not hasattr(os, "killpg"):  # Windows: no process groups; JupyterLab stops its kernels
+        proc.terminate()
+        proc.wait(timeout)
+        return
     for sig, wait in ((signal.SIGTERM, timeout), (signal.SIGKILL, 5.0)):
         try:
             os.killpg(proc.pid, sig)
