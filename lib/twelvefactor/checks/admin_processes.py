@@ -716,7 +716,7 @@ def admin_jobs_plot(wb: Workbook) -> Figure:
     """One row per admin job: the revision it runs against the revision its service runs,
     coloured by the TF12-ADMIN-SAME-RELEASE verdict."""
     table = wb.evidence("TF12-ADMIN-SAME-RELEASE")
-    fig = Figure(figsize=(10, 0.5 * max(len(table), 3) + 1.4), layout="constrained")
+    fig = Figure(figsize=(10, 0.6 * max(len(table), 3) + 1.4), layout="constrained")
     ax = fig.subplots()
     if table.empty:
         ax.text(
@@ -736,17 +736,20 @@ def admin_jobs_plot(wb: Workbook) -> Figure:
         ax.text(
             0.5,
             i,
-            f"runs {r['task_definition'] or '?'}" + ("" if r["pinned"] else " (unpinned)"),
+            f"runs {r['task_definition'] or '?'}"
+            + ("" if r["pinned"] else " (unpinned)")
+            + (f"\n{r['image']}" if r["image"] else ""),
             ha="center",
             va="center",
             color="white",
-            fontsize=8,
+            fontsize=7.5,
         )
         ax.barh(i, 1, left=1.1, color="#0072B2", height=0.7)
         ax.text(
             1.6,
             i,
-            r["service_runs"] or "(no service)",
+            (r["service_runs"] or "(no service)")
+            + (f"\n{r['service_image']}" if r["service_image"] else ""),
             ha="center",
             va="center",
             color="white",
@@ -762,8 +765,8 @@ def admin_jobs_plot(wb: Workbook) -> Figure:
     ax.set_xlim(-0.05, 2.15)
     ax.spines[["top", "right", "bottom", "left"]].set_visible(False)
     ax.set_xlabel(
-        "left cell: the job's verdict (green same release, vermillion another release or "
-        "unpinned image, sky blue cannot tell)",
+        "left cell: the job's verdict (green same release, vermillion another image or "
+        "release, sky blue cannot tell)",
         fontsize=8,
     )
     return fig

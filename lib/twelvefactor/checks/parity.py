@@ -26,6 +26,7 @@ from collections.abc import Iterator
 from typing import TYPE_CHECKING, Any
 
 import matplotlib.colors
+import matplotlib.patches
 import pandas as pd
 from matplotlib.figure import Figure
 
@@ -546,21 +547,61 @@ def _shape_table(wb: Workbook) -> pd.DataFrame:
     return shape_diff(wb, differences_only=True)
 
 
+def _set_like(aspect: str) -> bool:
+    return aspect == "containers" or aspect.endswith(": variables")
+
+
+def _cell_texts(aspect: str, values: dict[str, str], same: bool) -> dict[str, str]:
+    """What a cell of the side-by-side picture says: for a set-like aspect that differs, only
+    what the environment has and another lacks."""
+    if same or not _set_like(aspect):
+        return {e: v or "(absent)" for e, v in values.items()}
+    sets = {
+        e: {x.strip() for x in v.split(",") if x.strip() and v != "none"} for e, v in values.items()
+    }
+    union = set().union(*sets.values())
+    out = {}
+    for e, items in sets.items():
+        extra, lacks = sorted(items - set.intersection(*sets.values())), sorted(union - items)
+        parts = ([f"+ {', '.join(extra)}"] if extra else []) + (
+            [f"- {', '.join(lacks)}"] if lacks else []
+        )
+        out[e] = "\n".join(parts) or "(the rest)"
+    return out
+
+
 @plot("shape-diff")
 def shape_diff_plot(wb: Workbook) -> Figure:
-    """A grid: rows are each compared service's aspects, cells green where every environment
-    agrees and vermillion where they differ, with the values written in."""
+    """A grid: per compared service, its containers (for context) and every aspect in which its
+    environments differ -- vermillion, with each environment's value written in; for containers
+    and variable names, "+" what this environment has that another lacks, "-" what it lacks."""
+    import textwrap
+
     table = shape_diff(wb)
     envs = [c for c in table.columns if c not in ("application", "service", "aspect", "same")]
-    # every differing aspect, and the task-level aspects for context
-    table = table[~table["same"] | ~table["aspect"].str.contains(": ")]
+    table = table[~table["same"] | (table["aspect"] == "containers")]
     order = sorted(
         range(len(table)),
         key=lambda i: (table["service"].iloc[i], _aspect_order(table["aspect"].iloc[i])),
     )
     table = table.iloc[order]
-    n = max(len(table), 3)
-    fig = Figure(figsize=(11, 0.32 * n + 1.6), layout="constrained")
+    texts = [
+        _cell_texts(r["aspect"], {e: r[e] for e in envs}, bool(r["same"]))
+        for _, r in table.iterrows()
+    ]
+    wrapped = [
+        {
+            e: "\n".join(
+                line
+                for part in t.split("\n")
+                for line in textwrap.wrap(part, 46, max_lines=3, placeholder=" ...")
+            )
+            for e, t in row.items()
+        }
+        for row in texts
+    ]
+    heights = [max([1] + [t.count("\n") + 1 for t in row.values()]) for row in wrapped]
+    fig = Figure(figsize=(11, 0.3 * max(sum(heights), 3) + 1.6), layout="constrained")
     ax = fig.subplots()
     if table.empty:
         ax.text(
@@ -573,23 +614,31 @@ def shape_diff_plot(wb: Workbook) -> Figure:
         )
         ax.set_axis_off()
         return fig
-    grid = [[0.0 if same else 1.0 for _ in envs] for same in table["same"]]
-    colours = matplotlib.colors.ListedColormap([STATUS_COLOURS["PASS"], STATUS_COLOURS["FAIL"]])
-    ax.imshow(grid, aspect="auto", cmap=colours, vmin=0, vmax=1)
-    for i, (_, r) in enumerate(table.iterrows()):
+    top = 0.0
+    for (_, r), row, h in zip(table.iterrows(), wrapped, heights, strict=True):
+        colour = STATUS_COLOURS["PASS"] if r["same"] else STATUS_COLOURS["FAIL"]
         for j, env in enumerate(envs):
-            text = str(r[env]) or "(absent)"
-            text = text if len(text) <= 48 else text[:45] + "..."
-            ax.text(j, i, text, ha="center", va="center", fontsize=7, color="white")
+            ax.add_patch(
+                matplotlib.patches.Rectangle(
+                    (j - 0.5, top), 1, h, facecolor=colour, edgecolor="white", linewidth=2
+                )
+            )
+            ax.text(j, top + h / 2, row[env], ha="center", va="center", fontsize=7.5, color="white")
+        top += h
+    ax.set_xlim(-0.5, len(envs) - 0.5)
+    ax.set_ylim(top, 0)
     ax.set_xticks(range(len(envs)), envs)
     ax.xaxis.tick_top()
+    centres = list(pd.Series(heights).cumsum() - pd.Series(heights) / 2)
     ax.set_yticks(
-        range(len(table)),
+        centres,
         [f"{s}: {a}" for s, a in zip(table["service"], table["aspect"], strict=True)],
-        fontsize=7.5,
+        fontsize=8,
     )
+    ax.spines[["top", "right", "bottom", "left"]].set_visible(False)
     ax.set_xlabel(
-        "vermillion: the environments differ  ·  green: the same (shown for the task as a whole)",
+        "vermillion: the environments differ (+ only here, - missing here)  ·  green: the same "
+        "(each service's containers, for context)",
         fontsize=8,
     )
     ax.set_title("Task-definition shape, side by side", fontsize=10)
@@ -884,8 +933,8 @@ def parity_matrix(wb: Workbook) -> Figure:
     ax.tick_params(which="minor", length=0)
     ax.set_title("Factor X per application", fontsize=10, pad=28)
     ax.set_xlabel(
-        "cell colour: the worst status (FAIL vermillion, ERROR purple, INFO sky blue, PASS "
-        "green) · white: the application runs in one environment only, or has no such resource",
+        "cell colour: the worst status (FAIL vermillion, ERROR purple, INFO sky blue, PASS green)"
+        "\nwhite: one environment only, or no such resource to compare",
         fontsize=8,
     )
     return fig
