@@ -247,6 +247,21 @@ class TestPromotedImage:
         )
         assert self.verdict(moved)[0].status == Status.FAIL
 
+    def test_tasks_reporting_several_digests_cannot_tell(self):
+        image = f"{ECR}/shop/orders-api:latest"
+        tasks = [
+            {
+                "taskArn": f"arn:aws:ecs:{REGION}:{ACCOUNT}:task/c/{n}",
+                "taskDefinitionArn": td_arn("orders-api-prod"),
+                "containers": [{"name": "app", "image": image, "imageDigest": d}],
+            }
+            for n, d in enumerate([D1, D2])
+        ]
+        snap = account(staging=[ctr()], production=[ctr(image=image)], tasks=tasks)
+        f, verdicts = self.verdict(snap)
+        assert f.status == Status.INFO
+        assert "several digests" in verdicts[0]["reason"]
+
     def test_only_own_ecr_images_are_judged(self):
         sidecar = container("otel", image="public.ecr.aws/aws-observability/otel:v1")
         snap = account(production=[ctr(), sidecar])

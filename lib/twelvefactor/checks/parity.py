@@ -241,13 +241,22 @@ def _judge_image(
     )
     out["earlier"] = peer_text
     if row["basis"] in ("mutable tag", "unknown") or not row["digest"]:
-        reason = (
-            f"the mutable tag {row['tag']!r} was resolved when each environment deployed and may "
-            "have moved since; no task reported the digest it runs"
-            if row["basis"] == "mutable tag"
-            else "its image could not be resolved to a digest (tag not in ECR, or another "
-            "account's repository)"
-        )
+        if row["basis"] == "mutable tag":
+            reason = (
+                f"the mutable tag {row['tag']!r} was resolved when each environment deployed and "
+                "may have moved since; no task reported the digest it runs"
+            )
+        elif row["basis"] == "task":
+            reason = (
+                "its tasks report several digests ("
+                + ", ".join(_short(d) for d in row["digests_reported"])
+                + "): a deployment in progress, or a tag that moved between task starts"
+            )
+        else:
+            reason = (
+                "its image could not be resolved to a digest (tag not in ECR, or another "
+                "account's repository)"
+            )
         return out | {"verdict": "cannot tell", "reason": reason}
     if peers.empty:
         return out | {
@@ -282,7 +291,9 @@ def _judge_image(
 @check("TF10-PROMOTED-IMAGE", account_scope=True)
 def promoted_image(inv: Inventory, settings: Settings) -> Iterator[Result]:
     images = resolve_images(inv)
-    images = images[images["in_use"] & (images["environment"] != "")]
+    images = images[
+        images["in_use"] & (images["environment"] != "") & (images["application"] != "")
+    ]
     pushed = _pushed_at(inv)
     for app, group in images.groupby("application", sort=True):
         envs = set(group["environment"])
