@@ -132,3 +132,72 @@ def test_every_plot_is_shown_as_a_picture(demo_run):
                 kinds = {k for o in cell.get("outputs", []) for k in o.get("data", {})}
                 assert "image/png" in kinds, (path.name, "".join(cell["source"]))
     assert plots >= 10
+
+
+# -- the report: self-contained pages, scorecard, exports (issue 5) ---------------------------
+def _fetched(page: str) -> list[str]:
+    """What a page would load by itself: src of any element, href of <link> elements."""
+    import re
+
+    srcs = re.findall(r"""\bsrc\s*=\s*["']([^"']+)""", page, re.I)
+    links = re.findall(r"""<link\b[^>]*\bhref\s*=\s*["']([^"']+)""", page, re.I)
+    imports = re.findall(r"""@import\s+(?:url\()?["']?([^"')\s]+)""", page, re.I)
+    return srcs + links + imports
+
+
+def test_every_page_is_self_contained(demo_run):
+    out, _ = demo_run
+    pages = [out / "index.html", *sorted((out / "html").glob("*.html"))]
+    assert len(pages) >= 3
+    for page in pages:
+        text = page.read_text()
+        remote = [u for u in _fetched(text) if not u.startswith(("data:", "#"))]
+        remote = [u for u in remote if "://" in u or u.startswith("//")]
+        assert remote == [], (page.name, remote)
+        assert "require.min.js" not in text and "MathJax" not in text, page.name
+    index = (out / "index.html").read_text()
+    assert 'src="data:image/png;base64,' in index  # the scorecard, inline
+    assert 'href="html/99-scorecard.html"' in index
+    assert (out / "scorecard.png").stat().st_size > 10_000
+
+
+def test_index_opens_in_a_browser_without_errors(demo_run, tmp_path):
+    import shutil
+    import subprocess
+
+    browser = shutil.which("chromium") or shutil.which("chromium-browser")
+    if not browser:
+        pytest.skip("no chromium (Debian package 'chromium') on this machine")
+    out, _ = demo_run
+    for page in [out / "index.html", out / "html" / "99-scorecard.html"]:
+        result = subprocess.run(
+            [browser, "--headless", "--no-sandbox", "--disable-gpu", "--enable-logging=stderr",
+             "--v=0", "--host-resolver-rules=MAP * ~NOTFOUND", f"--user-data-dir={tmp_path}",
+             "--dump-dom", page.resolve().as_uri()],
+            capture_output=True, text=True, timeout=120,
+        )  # fmt: skip
+        assert "Scorecard" in result.stdout, result.stderr[-2000:]
+        console = [line for line in result.stderr.splitlines() if ":CONSOLE" in line]
+        assert console == [], console
+
+
+def test_the_scorecard_notebook_shows_the_heatmap(demo_run):
+    out, run = demo_run
+    assert run["notebooks_in_parallel"] >= 1
+    nb = json.loads((out / "notebooks" / "99-scorecard.ipynb").read_text())
+    plot_cells = [c for c in nb["cells"] if "".join(c["source"]).strip() == "sc.plot()"]
+    assert plot_cells
+    assert "image/png" in {k for o in plot_cells[0]["outputs"] for k in o.get("data", {})}
+
+
+def test_exports_validate_and_match_the_findings(demo_run):
+    from twelvefactor.exports import validate_asff, validate_ocsf
+
+    out, _ = demo_run
+    rows = json.loads((out / "findings.json").read_text())
+    asff = json.loads((out / "findings.asff.json").read_text())
+    ocsf = json.loads((out / "findings.ocsf.json").read_text())
+    validate_asff(asff)
+    validate_ocsf(ocsf)
+    assert len(asff) == len(ocsf) == len(rows)
+    assert len({f["Id"] for f in asff}) == len(rows)  # the identity is unique in the demo
