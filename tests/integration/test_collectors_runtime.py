@@ -78,15 +78,14 @@ def test_stopped_tasks_keep_their_reason_and_placement(demo):
 
 def test_scaling_targets_join_their_policies(demo):
     inv, _ = demo
-    rows = inv.scaling_targets.set_index("service")
-    assert rows.loc["orders-api", ["min_capacity", "max_capacity", "policy_count"]].tolist() == [
-        3,
-        12,
-        1,
-    ]
-    assert rows.loc["orders-api", "policy_types"] == "TargetTrackingScaling"
-    assert rows.loc["payments", "policy_count"] == 0
-    assert rows.loc["payments", "environment"] == "production"
+    # (orders-api scales in staging too: one target per cluster/service)
+    rows = inv.scaling_targets.set_index("resource_id")
+    prod = rows.loc["service/shop-prod/orders-api"]
+    assert prod[["min_capacity", "max_capacity", "policy_count"]].tolist() == [3, 12, 1]
+    assert prod["policy_types"] == "TargetTrackingScaling"
+    assert rows.loc["service/shop-staging/orders-api", "environment"] == "staging"
+    assert rows.loc["service/shop-prod/payments", "policy_count"] == 0
+    assert rows.loc["service/shop-prod/payments", "environment"] == "production"
 
 
 def test_scheduled_tasks_from_rules_and_schedules_say_if_they_are_pinned(demo):
