@@ -78,6 +78,11 @@ def raw_services(inv: Inventory) -> dict[str, dict[str, Any]]:
     }
 
 
+def plural(n: int, word: str, many: str = "") -> str:
+    """'1 task', '3 tasks', '2 policies'."""
+    return f"{n} {word if n == 1 else many or word + 's'}"
+
+
 def _env(s: Any) -> str:
     return s["environment"] or "no known environment"
 
@@ -143,7 +148,7 @@ def autoscaling(inv: Inventory, settings: Settings) -> Iterator[Result]:
                     s,
                     Status.FAIL,
                     f"{who} ({_env(s)}) has no Application Auto Scaling target: it runs "
-                    f"{int(s['desired_count'])} task(s) whatever the load.",
+                    f"{plural(int(s['desired_count']), 'task')} whatever the load.",
                     evidence,
                 )
             else:
@@ -164,8 +169,8 @@ def autoscaling(inv: Inventory, settings: Settings) -> Iterator[Result]:
             problems.append(
                 "it has no scaling policy"
                 + (
-                    f" (only {target['scheduled_actions']} scheduled action(s), which follow "
-                    "the clock, not the load)"
+                    f" (only {plural(target['scheduled_actions'], 'scheduled action')}, "
+                    "which follow the clock, not the load)"
                     if target["scheduled_actions"]
                     else ""
                 )
@@ -191,8 +196,8 @@ def autoscaling(inv: Inventory, settings: Settings) -> Iterator[Result]:
             yield service_result(
                 s,
                 Status.PASS,
-                f"{who} scales between {low} and {high} tasks with {target['policies']} "
-                f"policy(ies) ({target['policy_types']}).",
+                f"{who} scales between {low} and {high} tasks with "
+                f"{plural(target['policies'], 'policy', 'policies')} ({target['policy_types']}).",
                 evidence,
             )
 
@@ -303,9 +308,9 @@ def multi_az(inv: Inventory, settings: Settings) -> Iterator[Result]:
         }
         problems = []
         if desired < MIN_TASKS:
-            problems.append(f"it runs {desired} task(s)")
+            problems.append(f"it runs {plural(desired, 'task')}")
         if target and target["min"] is not None and target["min"] < MIN_TASKS:
-            problems.append(f"scaling may take it down to {target['min']} task(s)")
+            problems.append(f"scaling may take it down to {plural(target['min'], 'task')}")
         if place["source"] and place["zones"] and len(place["zones"]) < MIN_ZONES:
             problems.append(f"its {place['source']} are all in {place['zones'][0]}")
         if len(seen) >= MIN_TASKS and len(seen_zones) == 1 and len(place["zones"]) != 1:

@@ -33,7 +33,7 @@ from ..plots import STATUS_COLOURS, plot
 from ..settings import Settings
 from . import check
 from .common import container_id, container_result, result
-from .concurrency import raw_services, service_id, service_result
+from .concurrency import plural, raw_services, service_id, service_result
 from .processes import _raw_target_groups, _raw_task_definitions
 
 if TYPE_CHECKING:
@@ -350,18 +350,20 @@ def stopped_tasks(inv: Inventory, settings: Settings) -> Iterator[Result]:
             )
             status, message = (
                 Status.FAIL,
-                f"{what}: {'; '.join(reasons)} among {len(tasks)} stopped task(s) ({summary}).",
+                f"{what}: {'; '.join(reasons)} among {plural(len(tasks), 'stopped task')} "
+                f"({summary}).",
             )
         elif crashes:
             status, message = (
                 Status.INFO,
-                f"{what}: {crashes} of {len(tasks)} stopped task(s) crashed or failed to start "
-                f"({summary}); fewer than {CRASH_LOOP}, not yet a loop.",
+                f"{what}: {crashes} of {plural(len(tasks), 'stopped task')} crashed or failed "
+                f"to start ({summary}); fewer than {CRASH_LOOP}, not yet a loop.",
             )
         else:
             status, message = (
                 Status.PASS,
-                f"{what}: all {len(tasks)} stopped task(s) ended cleanly ({summary}).",
+                f"{what}: {'the' if len(tasks) == 1 else 'all'} "
+                f"{plural(len(tasks), 'stopped task')} ended cleanly ({summary}).",
             )
         yield result(row, status, message, evidence=evidence, **placed)
 
