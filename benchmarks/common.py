@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import os
 import platform
+import resource
 import socket
 import subprocess
 import sys
@@ -147,6 +148,8 @@ class Measured:
     peak_tree_mb: float = 0.0
     #: the largest RSS of any single process of the tree
     peak_process_mb: float = 0.0
+    #: CPU time (user + system) of the whole tree: less sensitive than wall time to a busy machine
+    cpu_seconds: float = 0.0
     stdout: str = ""
     stderr: str = ""
     extra: dict[str, Any] = field(default_factory=dict)
@@ -155,6 +158,7 @@ class Measured:
 def measure(argv: list[str], *, env: dict[str, str], cwd: Path | None = None) -> Measured:
     """Run ``argv``; sample the RSS of its process tree until it ends."""
     result = Measured(argv=argv)
+    before = resource.getrusage(resource.RUSAGE_CHILDREN)
     t0 = time.perf_counter()
     proc = subprocess.Popen(
         argv, env=env, cwd=cwd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True
@@ -186,6 +190,9 @@ def measure(argv: list[str], *, env: dict[str, str], cwd: Path | None = None) ->
     done.set()
     sampler.join()
     result.returncode = proc.returncode
+    after = resource.getrusage(resource.RUSAGE_CHILDREN)
+    # every process of the tree is waited for by its parent, so its time reaches us
+    result.cpu_seconds = (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime)
     return result
 
 
