@@ -339,6 +339,22 @@ class TestMultiAz:
         f = only(self.judge([svc(subnets=())]))
         assert f.status == Status.INFO
 
+    def test_unknown_placement_but_tasks_seen_in_two_zones_passes(self):
+        tasks = [
+            running_task(subnet=None, zone="eu-west-1a"),
+            running_task(subnet=None, zone="eu-west-1b"),
+        ]
+        f = only(self.judge([svc(subnets=())], tasks=tasks))
+        assert f.status == Status.PASS
+        assert "eu-west-1a, eu-west-1b" in f.message
+
+    def test_unknown_placement_and_one_task_zone_is_info(self):
+        f = only(
+            self.judge([svc(subnets=())], tasks=[running_task(subnet=None, zone="eu-west-1a")])
+        )
+        assert f.status == Status.INFO
+        assert "1 zone only" in f.message
+
 
 # -- TF08-PROCESS-TYPES ----------------------------------------------------------------------
 def ctr(name: str, image: str, command: list[str] | None = None, **extra: Any) -> dict[str, Any]:

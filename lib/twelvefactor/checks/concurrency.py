@@ -319,12 +319,25 @@ def multi_az(inv: Inventory, settings: Settings) -> Iterator[Result]:
             yield service_result(
                 s, Status.FAIL, f"{who} is not spread: " + "; ".join(problems) + ".", evidence
             )
-        elif not place["zones"]:
+        elif not place["zones"] and len(seen_zones) < MIN_ZONES:
             yield service_result(
                 s,
                 Status.INFO,
                 f"{who} runs {desired} tasks, but the zones it can place them in are unknown "
-                "(no subnets in its network configuration and no EC2 container instances).",
+                "(no subnets in its network configuration and no EC2 container instances)"
+                + (
+                    f" and its running tasks were seen in {plural(len(seen_zones), 'zone')} only."
+                    if seen_zones
+                    else "."
+                ),
+                evidence,
+            )
+        elif not place["zones"]:
+            yield service_result(
+                s,
+                Status.PASS,
+                f"{who} runs {desired} tasks; its {len(seen)} running tasks are in "
+                f"{', '.join(seen_zones)} (where else it could place them is unknown).",
                 evidence,
             )
         else:
