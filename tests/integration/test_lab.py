@@ -212,3 +212,50 @@ def test_lab_serves_the_demo_and_one_ctrl_c_stops_everything(notebook_copy: Path
     assert processes_mentioning(f"--ServerApp.port={jupyter_port}") == []
     assert not listening(port)
     assert not listening(jupyter_port)
+
+
+def test_demo_serve_and_reset_by_hand():
+    """The by-hand path: `demo serve` in one terminal, changes, `demo reset`, Ctrl-C."""
+    from twelvefactor.demo import tryit
+
+    port = free_port()
+    url = f"http://127.0.0.1:{port}"
+    env = os.environ.copy()
+    env.pop("AWS_ENDPOINT_URL", None)
+    proc = subprocess.Popen(
+        [*CLI, "demo", "serve", "--port", str(port)],
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+        start_new_session=True,
+    )
+    try:
+        seen = []
+        for line in proc.stdout:  # the line comes once the account is seeded
+            seen.append(line)
+            if f"demo account served at {url}" in line:
+                break
+        else:
+            raise AssertionError(f"demo serve ended early: {''.join(seen)}")
+        ecr = tryit.demo_client("ecr", endpoint_url=url)
+        ecr.put_image_tag_mutability(repositoryName="shop/payments", imageTagMutability="IMMUTABLE")
+
+        def mutability() -> str:
+            repos = ecr.describe_repositories(repositoryNames=["shop/payments"])["repositories"]
+            return repos[0]["imageTagMutability"]
+
+        assert mutability() == "IMMUTABLE"
+        result = run_cli("demo", "reset", "--port", str(port), env=env)
+        assert result.returncode == 0, result.stderr
+        assert result.stdout.strip() == f"reset: the demo account at {url} is as seeded again."
+        assert mutability() == "MUTABLE"
+    except BaseException:
+        os.killpg(proc.pid, signal.SIGKILL)
+        raise
+    os.killpg(proc.pid, signal.SIGINT)  # Ctrl-C
+    proc.wait(timeout=90)
+    out = "".join(seen) + proc.stdout.read()  # (communicate() would skip what was buffered)
+    assert proc.returncode == 0, out
+    assert "AWS_ENDPOINT_URL=" in out and "demo server stopped" in out
+    assert not listening(port)
