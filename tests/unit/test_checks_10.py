@@ -390,6 +390,15 @@ class TestBackingEngine:
         )
         assert f.status == Status.FAIL
 
+    def test_unmatched_stores_are_not_paired_when_names_match_elsewhere(self):
+        snap = with_databases(
+            db("orders-db-staging", "postgres", "16.3", "orders-api", "staging"),
+            db("orders-db-prod", "postgres", "16.3", "orders-api", "production"),
+            db("reports-db-staging", "mysql", "8.0.36", "orders-api", "staging"),
+            db("analytics-prod", "postgres", "13.4", "orders-api", "production"),
+        )
+        assert statuses(run(snap, self.ID)) == {"orders-db": Status.PASS}
+
     def test_replication_group_version_comes_from_its_member_clusters(self):
         def group(name: str) -> dict[str, Any]:
             return {

@@ -737,17 +737,16 @@ def engine_table(inv: Inventory) -> pd.DataFrame:
 
 def _engine_groups(table: pd.DataFrame) -> Iterator[tuple[str, str, pd.DataFrame]]:
     """(application, logical name, stores): one backing service across environments. Stores
-    are matched by application, service and logical name; where an environment has exactly one
-    store of a service that matched nothing, it is matched by application and service alone."""
+    are matched by application, service and logical name; when no name matches and every
+    environment has exactly one store of that service, those are matched with each other."""
     table = table[(table["environment"] != "") & (table["application"] != "")]
     for (app, _service), stores in table.groupby(["application", "service"], sort=True):
         by_name = {n: g for n, g in stores.groupby("logical") if g["environment"].nunique() >= 2}
         for logical, group in sorted(by_name.items()):
             yield app, logical, group
-        rest = stores[~stores["logical"].isin(list(by_name))]
-        counts = rest.groupby("environment").size()
-        if len(counts) >= 2 and (counts == 1).all():
-            yield app, _joined(rest["logical"]).replace(",", "|"), rest
+        counts = stores.groupby("environment").size()
+        if not by_name and len(counts) >= 2 and (counts == 1).all():
+            yield app, _joined(stores["logical"]).replace(",", "|"), stores
 
 
 @check("TF10-BACKING-ENGINE", account_scope=True)
