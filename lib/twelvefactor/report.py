@@ -86,6 +86,10 @@ print-color-adjust:exact}}
 """
 
 
+#: Rows of the changes table in the index; diff.txt has them all.
+CHANGES_SHOWN = 50
+
+
 def _table(
     frame: pd.DataFrame,
     status_cols: tuple[str, ...] = (),
@@ -103,7 +107,7 @@ def _table(
             cls = ""
             if col in status_cols and str(value):
                 cls = f' class="{html.escape(str(value).split()[0])}"'
-            elif col == "check_id":
+            elif col in ("check_id", "region", "expires"):
                 cls = ' class="id"'
             elif isinstance(value, int | float) and not isinstance(value, bool):
                 cls = ' class="num"'
@@ -182,12 +186,21 @@ def write_index(out: Path, run: dict[str, Any], findings: pd.DataFrame, scorecar
     else:
         supp_html = '<p class="note">No suppressions file was given (--suppressions).</p>'
     changes_html = ""
+    changes = scorecard.changes()
     if run.get("changes") is not None:
         changes_html = (
             f"<h2 id=changes>Changes since the previous run</h2><p>Previous: "
             f"<code>{html.escape(run['previous'])}</code> &middot; {_link('diff.txt', 'diff.txt')}"
             f"</p>"
-            + _table(scorecard.changes(), status_cols=("was", "now"), empty="nothing changed")
+            + _table(
+                changes.head(CHANGES_SHOWN), status_cols=("was", "now"), empty="nothing changed"
+            )
+            + (
+                f'<p class="note">... and {len(changes) - CHANGES_SHOWN} more in '
+                f"{_link('diff.txt', 'diff.txt')}.</p>"
+                if len(changes) > CHANGES_SHOWN
+                else ""
+            )
         )
     active = findings[~findings["muted"].astype(bool)]
     failing = active[active["status"].isin(["FAIL", "ERROR"])][

@@ -396,7 +396,9 @@ class Scorecard:
 
 def _factor_label(factor: int, unchecked: bool) -> str:
     """'III' over 'Config' (and '(no checks)' for a factor without findings)."""
-    name = FACTORS[factor].split(". ", 1)[1].replace(", ", ",\n", 1)
+    name = FACTORS[factor].split(". ", 1)[1]
+    if len(name) > 11:  # two lines, so that neighbouring labels never touch
+        name = name.replace(" ", "\n", 1)
     return "\n".join([ROMAN[factor], name] + ([f"({NOT_CHECKED})"] if unchecked else []))
 
 
