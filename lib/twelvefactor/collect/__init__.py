@@ -98,6 +98,7 @@ def collect(
 
     def run(region: str, service: str) -> tuple[str, str, dict[str, Any], list[dict[str, Any]]]:
         collector = COLLECTORS[service](access, region)
+        collector.fanout = fanout
         try:
             data = collector.collect()
         except Exception as exc:  # a bug or an unexpected shape must not lose the whole audit
@@ -129,7 +130,13 @@ def collect(
     errors: list[dict[str, Any]] = []
     jobs = [(r, s) for r in regions for s in services]
     bar = _progress(len(jobs), "collect", progress)
-    with ThreadPoolExecutor(max_workers=settings.max_workers) as pool:
+    # jobs (region, service) in one pool; their per-resource calls in a second pool of the same
+    # size, shared by all jobs: at most 2 x max_workers calls in flight, and no job waits on a
+    # slot its own pool must free (no deadlock)
+    with (
+        ThreadPoolExecutor(max_workers=settings.max_workers) as pool,
+        ThreadPoolExecutor(max_workers=settings.max_workers) as fanout,
+    ):
         futures = [pool.submit(run, r, s) for r, s in jobs]
         for future in as_completed(futures):
             region, service, result, errs = future.result()

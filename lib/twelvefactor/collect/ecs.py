@@ -84,10 +84,8 @@ class EcsCollector(ServiceCollector):
             | set(latest.values())
         )
         task_definitions = []
-        for arn in wanted:
-            resp = self.call(
-                "DescribeTaskDefinition", resource=arn, taskDefinition=arn, include=["TAGS"]
-            )
+        # no batch API: one call per task definition, in the run's bounded pool
+        for resp in self.each(self._describe_task_definition, wanted):
             if resp:
                 td = resp["taskDefinition"]
                 td["tags"] = resp.get("tags", [])
@@ -104,6 +102,11 @@ class EcsCollector(ServiceCollector):
             "container_instances": container_instances,
             "account_settings": account_settings,
         }
+
+    def _describe_task_definition(self, arn: str) -> dict[str, Any] | None:
+        return self.call(
+            "DescribeTaskDefinition", resource=arn, taskDefinition=arn, include=["TAGS"]
+        )
 
     def _tasks_and_hosts(
         self, cluster_arns: list[str]
