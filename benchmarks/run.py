@@ -332,10 +332,9 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--server", metavar="URL", help="a running benchmarks/server.py to use")
     args = p.parse_args(argv)
 
-    results: dict[str, Any] = {"sizes": {}}
-    if RESULTS_JSON.exists() and not args.fresh:
-        results = json.loads(RESULTS_JSON.read_text())
-    results["machine"] = machine()
+    if args.fresh:
+        RESULTS_JSON.unlink(missing_ok=True)
+    results: dict[str, Any] = {"sizes": {}, "machine": machine()}
     with BenchServer(url=args.server) as server:
         for n in args.sizes:
             results["sizes"][str(n)] = bench_size(
@@ -351,14 +350,20 @@ def main(argv: list[str] | None = None) -> int:
     if not args.no_demo:
         results["demo"] = bench_demo()
         save(results)
-    text = markdown(results)
-    print(text)
+    print(RESULTS_MD.read_text())
     return 0
 
 
 def save(results: dict[str, Any]) -> None:
-    RESULTS_JSON.write_text(json.dumps(results, indent=1, sort_keys=True) + "\n")
-    RESULTS_MD.write_text(markdown(results))
+    """Write the results, keeping what another run wrote meanwhile for sizes not measured here
+    (two runs may measure different sizes at the same time)."""
+    on_disk = json.loads(RESULTS_JSON.read_text()) if RESULTS_JSON.exists() else {}
+    merged = on_disk | {k: v for k, v in results.items() if k != "sizes"}
+    merged["sizes"] = on_disk.get("sizes", {}) | results.get("sizes", {})
+    if "demo" not in results and "demo" in on_disk:
+        merged["demo"] = on_disk["demo"]
+    RESULTS_JSON.write_text(json.dumps(merged, indent=1, sort_keys=True) + "\n")
+    RESULTS_MD.write_text(markdown(merged))
 
 
 if __name__ == "__main__":
