@@ -12,13 +12,12 @@ import json
 import moto
 import pytest
 from botocore.stub import Stubber
-from conftest import clean_environment
+from faultkit import clean_demo
 
 from twelvefactor.aws import AwsAccess
 from twelvefactor.collect import COLLECTORS
 from twelvefactor.policy import NOT_REACHED_BY_DEMO, policy_document
 from twelvefactor.settings import Settings, data_dir
-from twelvefactor.workbook import Workbook
 
 REGION = "eu-west-1"
 
@@ -37,9 +36,7 @@ REACH = {
 
 @pytest.fixture(scope="module")
 def demo_calls() -> set[str]:
-    with clean_environment():
-        wb = Workbook.open(source="demo")
-    return {c["action"] for c in wb.snapshot.manifest["api_calls"]}
+    return {c["action"] for c in clean_demo().snapshot.manifest["api_calls"]}
 
 
 def policy_actions() -> set[str]:

@@ -10,8 +10,8 @@ from __future__ import annotations
 
 import botocore.retries.standard
 import pytest
-from conftest import clean_environment, unexpected_errors
-from faultkit import assert_degraded_honestly, rows
+from conftest import unexpected_errors
+from faultkit import assert_degraded_honestly, clean_demo, rows
 
 from twelvefactor.aws import FaultPlan
 from twelvefactor.errors import ConfigurationError
@@ -23,8 +23,7 @@ LOST = ("ssm:DescribeParameters", "ecr:DescribeImages")
 
 @pytest.fixture(scope="module")
 def clean_run():
-    with clean_environment():
-        return Workbook.open(source="demo")
+    return clean_demo()
 
 
 @pytest.fixture
