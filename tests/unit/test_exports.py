@@ -129,4 +129,6 @@ def test_write_exports_writes_both_files(findings, tmp_path):
     names = exports.write_exports(findings, tmp_path, when=WHEN, default_region="eu-west-1")
     assert names == {"asff": "findings.asff.json", "ocsf": "findings.ocsf.json"}
     assert len(json.loads((tmp_path / "findings.asff.json").read_text())) == len(findings)
-    assert len(json.loads((tmp_path / "findings.ocsf.json").read_text())) == len(findings)
+    written = json.loads((tmp_path / "findings.ocsf.json").read_text())
+    assert len(written) == len(findings)
+    exports.validate_ocsf(written)
