@@ -102,12 +102,19 @@ def _download(endpoint: str) -> list[dict]:
 
 
 # -- naming a recorded request ---------------------------------------------------------------
+#: botocore client names whose signing name differs (only REST services need a route lookup).
+SIGNING_ALIASES = {"elasticfilesystem": ("efs",)}
+_SERVICES = frozenset(botocore.session.get_session().get_available_services())
+
+
 @cache
 def _rest_routes(signing_name: str) -> list[tuple[str, re.Pattern, set[str], str]]:
     """(method, path pattern, query keys, operation) of every REST operation of a service."""
     session = botocore.session.get_session()
     routes = []
-    for service in session.get_available_services():
+    # the client names of a signing name; all services (slow: hundreds of models) only if unknown
+    likely = [s for s in (signing_name, *SIGNING_ALIASES.get(signing_name, ())) if s in _SERVICES]
+    for service in likely or _SERVICES:
         model = session.get_service_model(service)
         if model.signing_name != signing_name or not model.protocol.startswith("rest"):
             continue
