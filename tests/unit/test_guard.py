@@ -401,3 +401,49 @@ def test_call_meter_is_thread_safe():
     assert record["calls"] == 16000
     assert record["retries"] == 16000
     assert meter.total == 16000
+
+
+# -- injected faults (a test and benchmark switch) -------------------------------------------
+def test_faults_are_off_by_default(access):
+    assert access.faults is None
+    assert Settings().faults == ""
+
+
+def test_fault_plan_parses_and_picks_deterministically():
+    from botocore.awsrequest import AWSPreparedRequest
+
+    from twelvefactor.aws import FaultPlan
+
+    plan = FaultPlan.parse("share=0.5;attempts=2;seed=7;actions=ecs:ListClusters,ssm:X")
+    assert (plan.share, plan.attempts, plan.seed) == (0.5, 2, 7)
+    assert plan.actions == {"ecs:ListClusters", "ssm:X"}
+
+    def request(body: str, attempt: int) -> AWSPreparedRequest:
+        headers = {"amz-sdk-request": f"attempt={attempt}; max=6"}
+        return AWSPreparedRequest(
+            "POST", "https://ecs.eu-west-1.amazonaws.com/", headers, body, False
+        )
+
+    bodies = [f'{{"page": {i}}}' for i in range(200)]
+    picked = [b for b in bodies if plan.picks("ecs:ListClusters", request(b, 1))]
+    assert 60 < len(picked) < 140  # about half
+    assert picked == [b for b in bodies if plan.picks("ecs:ListClusters", request(b, 1))]
+    assert not any(plan.picks("ecs:DescribeClusters", request(b, 1)) for b in bodies)
+    body = picked[0]
+    for attempt, faulty in [(1, True), (2, True), (3, False)]:
+        response = plan.response("ecs:ListClusters", request(body, attempt), "json")
+        assert (response is not None) == faulty, attempt
+        if response is not None:
+            assert response.status_code in (400, 503)
+    assert plan.injected == {"ecs:ListClusters": 2}
+
+
+def test_faulted_calls_are_retried_and_metered(mocked):
+    access = AwsAccess(
+        Settings(regions=(REGION,), faults="share=1;attempts=1;seed=1"), demo_in_process=True
+    )
+    ecs = access.client("ecs", REGION)
+    assert ecs.list_clusters()["clusterArns"] == []
+    (record,) = access.meter.as_records()
+    assert (record["calls"], record["retries"], record["errors"]) == (1, 1, 0)
+    assert access.faults.injected == {"ecs:ListClusters": 1}
