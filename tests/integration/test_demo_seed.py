@@ -248,7 +248,9 @@ class TestPlantedPractices:
             "orders-db-staging": "postgres",
             "orders-db-prod": "postgres",
             "catalog-db-prod": "mysql",
+            "catalog-db-staging": "mysql",  # X: left on MySQL 5.7 (scenario.yaml)
         }
+        assert dbs["catalog-db-staging"]["EngineVersion"] == "5.7.44"
         tags = {t["Key"]: t["Value"] for t in dbs["orders-db-prod"]["TagList"]}
         assert tags == {"Application": "orders-api", "Environment": "production"}
         assert dbs["orders-db-prod"]["IAMDatabaseAuthenticationEnabled"] is True
@@ -459,6 +461,41 @@ class TestPlantedPractices:
         for region, cluster, name in all_services():
             if (cluster, name) != ("shop-prod", "catalog"):
                 assert "ephemeralStorage" not in running(cluster, name, region), (cluster, name)
+
+    # -- VII. Port binding / XI. Logs -------------------------------------------------------------
+    def test_legacy_binds_a_fixed_host_port_behind_a_mismatched_health_check(self, scenario):
+        web = container(running("legacy", "legacy-monolith", US), "web")
+        assert web["portMappings"][0]["hostPort"] == 80
+        group = client("elbv2", US).describe_target_groups(Names=["legacy-monolith"])
+        assert group["TargetGroups"][0]["HealthCheckPort"] == "8080"
+
+    def test_shop_prod_serves_https_and_redirects_http(self, scenario):
+        elbv2 = client("elbv2")
+        lb = elbv2.describe_load_balancers(Names=["shop-prod"])["LoadBalancers"][0]
+        listeners = elbv2.describe_listeners(LoadBalancerArn=lb["LoadBalancerArn"])["Listeners"]
+        by_port = {ls["Port"]: ls for ls in listeners}
+        assert by_port[443]["Protocol"] == "HTTPS" and by_port[443]["Certificates"]
+        assert by_port[80]["DefaultActions"][0]["Type"] == "redirect"
+
+    def test_log_configurations_are_mixed(self, scenario):
+        legacy = running("legacy", "legacy-monolith", US)
+        assert container(legacy, "web")["logConfiguration"]["logDriver"] == "json-file"
+        assert "logConfiguration" not in container(legacy, "mysql")
+        reports = container(running("shop-prod", "reports"), "worker")
+        assert reports["mountPoints"] == [
+            {"sourceVolume": "logs", "containerPath": "/var/log/reports"}
+        ]
+
+    def test_log_groups_with_a_kms_key_without_retention_and_one_missing(self, scenario):
+        groups = {g["logGroupName"]: g for g in client("logs").describe_log_groups()["logGroups"]}
+        assert "/ecs/notifications-worker-prod" not in groups
+        key = groups["/ecs/orders-api-prod"]["kmsKeyId"]
+        assert groups["/ecs/orders-api-migrate"]["kmsKeyId"] == key
+        aliases = {
+            a["AliasName"]: a.get("TargetKeyId") for a in client("kms").list_aliases()["Aliases"]
+        }
+        assert key.endswith(aliases["alias/shop-logs"])
+        assert not {"kmsKeyId", "retentionInDays"} & set(groups["/ecs/payments-prod"])
 
 
 # -- determinism ------------------------------------------------------------------------------
