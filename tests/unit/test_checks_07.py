@@ -491,3 +491,15 @@ def test_matrix_and_routes(workbook):
 def test_plots_are_figures(workbook, name):
     assert isinstance(workbook.plot(name), Figure)
     assert isinstance(Workbook(settings(), snapshot()).plot(name), Figure)
+
+
+def test_listeners_of_one_load_balancer_not_read_is_an_error():
+    snap = snapshot(
+        task_definitions=[tdef()],
+        services=[behind(svc())],
+        errors=[error("elbv2", "DescribeListeners", resource=LB_ARN)],
+    )
+    with_elbv2(snap, listeners=[])
+    f = only(run(snap, "TF07-HTTPS-LISTENERS"))
+    assert f.status == Status.ERROR and f.resource_id == LB_ARN
+    assert "elasticloadbalancing:DescribeListeners" in f.message

@@ -425,3 +425,17 @@ def test_a_cluster_named_like_nothing_takes_its_one_applications_place():
     )
     placed = {f.resource_id: f.application for f in run(snap, "TF11-CONTAINER-INSIGHTS")}
     assert placed == {"legacy": "legacy-monolith", "shop-production": "shop"}  # its own name
+
+
+def test_log_groups_not_listed_give_errors_not_verdicts():
+    snap = snapshot(
+        task_definitions=[tdef()],
+        services=[deployed()],
+        errors=[error("logs", "DescribeLogGroups")],
+    )
+    with_logs(snap, None)  # the collector leaves None when the listing failed
+    findings = run(snap, "TF11-LOG-GROUP-EXISTS")
+    assert {f.status for f in findings} == {Status.ERROR}
+    mine = only(f for f in findings if f.resource_id == "orders-api-prod:1/app")
+    assert "could not be listed" in mine.message
+    assert run(snap, "TF11-LOG-RETENTION")[0].status == Status.ERROR
