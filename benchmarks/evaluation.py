@@ -1,6 +1,6 @@
 """Where evaluation time goes: the inventory's tables and each check, in CPU seconds.
 
-``python benchmarks/evaluation.py reports/bench/n500/findings/snapshot`` prints the slowest steps.
+``python benchmarks/evaluation.py reports/bench/n500/no_notebooks/snapshot`` prints the slowest steps.
 Comparing two sizes shows which checks grow faster than the account (per-resource scans of whole
 tables are the usual cause).
 """
