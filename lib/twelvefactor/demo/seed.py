@@ -48,9 +48,12 @@ LOCATOR_RE = re.compile(r"^(rds|dynamodb|s3|sqs|elasticache|efs):([A-Za-z0-9][A-
 class DemoClients:
     """Writable clients for the mocked account only (never the audit's read-only access)."""
 
-    #: One session for every seeding in this process: its loader keeps the parsed service models
-    #: (most of the time of a second seeding otherwise). Sessions are not thread-safe: the lock.
-    _session: boto3.session.Session | None = None
+    #: One session per kind of target (in-process moto, a server) for every seeding in this
+    #: process: its loader keeps the parsed service models (most of the time of a second seeding
+    #: otherwise). Sessions are not thread-safe: the lock. In-process moto intercepts only sessions
+    #: created after moto registered its hook, so a session made earlier for a server (moto not yet
+    #: imported) must never be reused in-process.
+    _sessions: dict[bool, boto3.session.Session] = {}
     _lock = threading.Lock()
 
     def __init__(self, endpoint_url: str | None):
@@ -60,10 +63,13 @@ class DemoClients:
     def __call__(self, service: str, region: str):
         key = (service, region)
         if key not in self._clients:
+            in_process = self.endpoint_url is None
             with DemoClients._lock:
-                if DemoClients._session is None:
-                    DemoClients._session = boto3.session.Session(**DEMO_CREDENTIALS)
-                self._clients[key] = DemoClients._session.client(
+                if in_process not in DemoClients._sessions:
+                    if in_process:
+                        import moto.core.models  # noqa: F401 - registers moto's botocore hook
+                    DemoClients._sessions[in_process] = boto3.session.Session(**DEMO_CREDENTIALS)
+                self._clients[key] = DemoClients._sessions[in_process].client(
                     service,
                     region_name=region,
                     endpoint_url=self.endpoint_url,
