@@ -207,13 +207,19 @@ class Workbook:
         return catalog[check_id]
 
     def check(self, check_id: str) -> pd.DataFrame:
-        """The findings of one check, the failures first, in a notebook-friendly shape."""
+        """The findings of one check, the failures first, in a notebook-friendly shape.
+
+        Muted findings (suppressions) come last, with the reason they were muted.
+        """
         self.meta(check_id)
         f = self.findings_for(check_id=check_id)
         order = {"FAIL": 0, "ERROR": 1, "SKIP": 2, "INFO": 3, "PASS": 4}
+        shown = SHOWN + (["muted_reason"] if f["muted"].any() else [])
         return (
             f.assign(_o=f["status"].map(order))
-            .sort_values(["_o", "application", "environment", "resource_id"], kind="stable")[SHOWN]
+            .sort_values(
+                ["muted", "_o", "application", "environment", "resource_id"], kind="stable"
+            )[shown]
             .reset_index(drop=True)
         )
 

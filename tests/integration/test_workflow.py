@@ -255,6 +255,7 @@ def test_a_failing_notebook_is_marked_and_the_others_complete(demo_snapshot, tmp
     # with the runner's by the runner itself) carry the mute
     exported = json.loads((out / "notebook-findings" / "findings-03.json").read_text())
     assert any(r["muted"] for r in exported)
+    assert "accepted for the test" in (out / "html" / "03-config.html").read_text()  # wb.check
     # the scorecard notebook saw the previous run: nothing changed since the same snapshot
     page = (out / "html" / "99-scorecard.html").read_text()
     assert "since the previous run" in page
