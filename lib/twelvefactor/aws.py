@@ -83,7 +83,8 @@ def refusal_reason(operation: str, params: dict[str, Any] | None = None) -> str 
     return "it is not a read (Describe*, List*, Get*, BatchGet*, Lookup*)"
 
 
-#: Attempts per call (the first try and its retries) in botocore's standard retry mode.
+#: Retries per call after the first attempt (botocore's ``retries.max_attempts`` counts retries:
+#: 6 attempts in all), in botocore's standard mode with exponential backoff.
 MAX_ATTEMPTS = 5
 FAULTS_VARIABLE = "TWELVEFACTOR_FAULTS"
 
@@ -97,9 +98,9 @@ class FaultPlan:
     ``seed`` and the request, so the same calls are picked in every run whatever the thread order;
     the first ``attempts`` attempts of a picked call get a throttling error (HTTP 400
     ThrottlingException, as AWS answers) or an HTTP 503, alternately by call, and later attempts go
-    through. ``attempts`` below the retry budget (5 attempts) tests that retries absorb the faults;
-    ``attempts=5`` or more exhausts them. ``actions`` (IAM names, comma-separated) restricts the
-    faults to those actions.
+    through. ``attempts`` up to 5 (the retries, see MAX_ATTEMPTS) tests that retries absorb the
+    faults; ``attempts=6`` or more exhausts them. ``actions`` (IAM names, comma-separated)
+    restricts the faults to those actions.
     """
 
     share: float
