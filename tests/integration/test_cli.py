@@ -15,7 +15,7 @@ def run(*args: str, env: dict | None = None) -> subprocess.CompletedProcess:
         [sys.executable, "-m", "twelvefactor.cli", *args],
         capture_output=True,
         text=True,
-        timeout=120,
+        timeout=300,  # a loaded 2-core machine runs a notebook audit in minutes
         env={**os.environ, **(env or {})},
     )
 
