@@ -228,6 +228,7 @@ def write_index(out: Path, run: dict[str, Any], findings: pd.DataFrame, scorecar
 {_link("#not-evaluated", "Not evaluated")} {_link("#suppressions", "Suppressions")}
 {_link("#changes", "Changes") if changes_html else ""} {_link("#notebooks", "Notebooks")}
 {_link("#findings", "Failures")}</nav>
+<p class="note">Files: {file_links}</p>
 {failed_note}
 <h2 id="scorecard">Scorecard</h2>
 {image}
@@ -243,7 +244,7 @@ def write_index(out: Path, run: dict[str, Any], findings: pd.DataFrame, scorecar
 {changes_html}
 <h2 id="notebooks">Notebooks</h2>
 <p class="note">{run.get("notebooks_in_parallel", 0)} at a time; wall time
-{run["seconds"]["notebooks"]} s. Files: {file_links}</p>
+{run["seconds"]["notebooks"]} s.</p>
 {nb_table}
 <h2 id="findings">Failures and errors (not muted)</h2>
 {_table(failing, status_cols=("status",), empty="no FAIL or ERROR findings")}
