@@ -199,6 +199,7 @@ def test_report_index_opens_in_the_browser(report, page, screenshots):
         ".map(i => i.src)"
     )
     assert broken == []
+    assert page.evaluate("() => document.images.length") >= 1  # the scorecard
     links = page.evaluate("() => [...document.links].map(a => a.getAttribute('href'))")
     pages = [h for h in links if h and h.startswith("html/") and h.endswith(".html")]
     assert pages, links
