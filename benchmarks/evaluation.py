@@ -1,6 +1,7 @@
 """Where evaluation time goes: the inventory's tables and each check, in CPU seconds.
 
-``python benchmarks/evaluation.py reports/bench/n500/no_notebooks/snapshot`` prints the slowest steps.
+``python benchmarks/evaluation.py reports/bench/n500/no_notebooks/snapshot`` prints the slowest
+steps.
 Comparing two sizes shows which checks grow faster than the account (per-resource scans of whole
 tables are the usual cause).
 """
@@ -8,6 +9,7 @@ tables are the usual cause).
 from __future__ import annotations
 
 import argparse
+import json
 import sys
 import time
 from typing import Any
@@ -45,10 +47,15 @@ def main(argv: list[str] | None = None) -> int:
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     p.add_argument("snapshot", help="a snapshot folder (e.g. an audit's <out>/snapshot)")
     p.add_argument("--top", type=int, default=15)
+    p.add_argument("--json", action="store_true", help="print the timings as JSON only")
     args = p.parse_args(argv)
     t0 = time.process_time()
     out = timings(args.snapshot)
     total = time.process_time() - t0
+    if args.json:
+        out["total"] = total
+        print(json.dumps(out))
+        return 0
     print(
         f"open snapshot {out['open snapshot']:.2f} s, "
         f"imports {out['import checks + catalog']:.2f} s"

@@ -120,7 +120,34 @@ def bench_size(
             flush=True,
         )
         partial(row)
+    row["evaluation"] = bench_evaluation(n)
+    partial(row)
     return row
+
+
+def bench_evaluation(n: int) -> dict[str, Any] | None:
+    """Evaluation alone (snapshot, inventory, every check; no report) in a fresh process."""
+    snapshots = [OUT / f"n{n}" / key / "snapshot" for key in ("no_notebooks", "full")]
+    snapshot = next((s for s in snapshots if (s / "manifest.json").exists()), None)
+    if snapshot is None:
+        return None
+    m = measure(
+        [sys.executable, str(HERE / "evaluation.py"), str(snapshot), "--json"], env=audit_env()
+    )
+    if m.returncode != 0:
+        raise RuntimeError(f"evaluation of N={n} failed: {m.stderr[-2000:]}")
+    timings = json.loads(m.stdout.strip().splitlines()[-1])
+    slowest = sorted(timings["checks"].items(), key=lambda kv: -kv[1])[:5]
+    result = {
+        "seconds": round(m.seconds, 2),
+        "cpu_seconds": round(m.cpu_seconds, 1),
+        "peak_tree_mb": round(m.peak_tree_mb),
+        "checks_cpu_seconds": round(sum(timings["checks"].values()), 1),
+        "tables_cpu_seconds": round(sum(timings["tables"].values()), 1),
+        "slowest_checks": {k: round(v, 1) for k, v in slowest},
+    }
+    print(f"N={n} evaluation alone: {result}", flush=True)
+    return result
 
 
 def kernel_costs(snapshot: Path) -> dict[str, float]:
@@ -214,23 +241,41 @@ def markdown(results: dict[str, Any]) -> str:
         "`twelvefactor` command line in a fresh process; its wall time is followed by the CPU "
         "time of its whole process tree (user + system: a better guide than wall time on a "
         "busy machine); peak memory is the largest sum of the RSS of its process tree (notebook "
-        "kernels included), sampled every 50 ms. Collection and evaluation are the phases' "
-        "wall times from the audit's run record (run.json).",
+        "kernels included), sampled every 50 ms. Collection, and checks + report files "
+        "(findings CSV/JSON, ASFF, OCSF, index), are the phases' wall times in the audit's run "
+        "record (run.json); evaluation alone (snapshot, inventory, every check, no files) is "
+        "measured in a fresh process by benchmarks/evaluation.py.",
         "",
-        "| N | API calls | on the floor | collection | evaluation (inventory + checks) | "
-        "audit without notebooks | peak memory without notebooks | full audit with notebooks "
-        "| of which notebooks | peak memory, full audit | seeding moto |",
-        "|---:|---:|:---:|---:|---:|---:|---:|---:|---:|---:|---:|",
+        "| N | API calls | on the floor | collection | evaluation alone (inventory + checks) "
+        "| its peak memory | checks + report files (run.json) | audit without notebooks | peak "
+        "memory without notebooks | full audit with notebooks | of which notebooks | peak "
+        "memory, full audit | seeding moto |",
+        "|---:|---:|:---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|",
     ]
     for r in rows:
         full, bare = r.get("full", {}), r.get("no_notebooks", {})
         lines.append(
             f"| {r['n']:,} | {r['api_call_total']:,} | {on_floor(r)} | "
-            f"{_s(r['collect_seconds'])} | {_s(r['evaluate_seconds'])} | "
+            f"{_s(r['collect_seconds'])} | {_wc(r.get('evaluation') or {})} | "
+            f"{_mb((r.get('evaluation') or {}).get('peak_tree_mb'))} | "
+            f"{_s(r['evaluate_seconds'])} | "
             f"{_wc(bare)} | {_mb(bare.get('peak_tree_mb'))} | "
             f"{_wc(full)} | {_s(full.get('notebooks_seconds'))} | "
             f"{_mb(full.get('peak_tree_mb'))} | {_s(r['seed_seconds'])} |"
         )
+    slow = [
+        f"N={r['n']:,}: "
+        + ", ".join(f"{k} {v:.1f} s" for k, v in r["evaluation"]["slowest_checks"].items())
+        for r in rows
+        if r.get("evaluation")
+    ]
+    if slow:
+        lines += [
+            "",
+            "Slowest checks (CPU seconds; benchmarks/evaluation.py lists them all): "
+            + "; ".join(slow)
+            + ".",
+        ]
     failed = {
         r["n"]: r["full"]["failed_notebooks"]
         for r in rows
@@ -330,11 +375,24 @@ def main(argv: list[str] | None = None) -> int:
         help="above this size, only the full audit runs (default 1000)",
     )
     p.add_argument("--server", metavar="URL", help="a running benchmarks/server.py to use")
+    p.add_argument(
+        "--evaluation-only",
+        action="store_true",
+        help="measure evaluation alone on the snapshots of earlier runs of these sizes",
+    )
     args = p.parse_args(argv)
 
     if args.fresh:
         RESULTS_JSON.unlink(missing_ok=True)
     results: dict[str, Any] = {"sizes": {}, "machine": machine()}
+    if args.evaluation_only:
+        on_disk = json.loads(RESULTS_JSON.read_text())
+        for n in args.sizes:
+            row = on_disk["sizes"][str(n)]
+            row["evaluation"] = bench_evaluation(n)
+            save({"sizes": {str(n): row}})
+        print(RESULTS_MD.read_text())
+        return 0
     with BenchServer(url=args.server) as server:
         for n in args.sizes:
             results["sizes"][str(n)] = bench_size(
