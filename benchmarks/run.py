@@ -222,6 +222,7 @@ def html_costs(executed: Path) -> dict[str, float]:
     from twelvefactor.report import notebook_html
 
     scratch = OUT / "html-timing"
+    scratch.mkdir(parents=True, exist_ok=True)
     costs = {}
     for nb in sorted(executed.glob("*.ipynb")):
         t = time.perf_counter()
@@ -418,6 +419,7 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--sizes", type=int, nargs="+", default=[50, 500, 5000], metavar="N")
     p.add_argument("--no-notebooks", action="store_true", help="skip the full audits")
     p.add_argument("--no-demo", action="store_true", help="skip the demo audit's breakdown")
+    p.add_argument("--demo-only", action="store_true", help="only the demo audit's breakdown")
     p.add_argument("--fresh", action="store_true", help="forget sizes measured before")
     p.add_argument(
         "--single-run-above",
@@ -443,6 +445,10 @@ def main(argv: list[str] | None = None) -> int:
     if args.fresh:
         RESULTS_JSON.unlink(missing_ok=True)
     results: dict[str, Any] = {"sizes": {}, "machine": machine()}
+    if args.demo_only:
+        save({"demo": bench_demo()})
+        print(RESULTS_MD.read_text())
+        return 0
     if args.from_snapshot:
         for n in args.sizes:
             save({"sizes": {str(n): row_from_snapshot(n)}})
