@@ -178,26 +178,30 @@ SCHEMA: dict[str, list[str]] = {
 
 
 #: Columns that are always booleans (an empty frame must still mask correctly with them).
-BOOLEAN = {
-    "active",
-    "in_use",
-    "latest",
-    "essential",
-    "secret_name",
-    "ecs8_name",
-    "reference",
-    "rotation_enabled",
-    "scan_on_push",
-    "has_lifecycle_policy",
-    # ECS services: deployment safety
-    "circuit_breaker",
-    "rollback",
-    "deployment_alarms",
-    # ECS containers
-    "readonly_root_filesystem",
-    "privileged",
-    "has_health_check",
-} | BOOLEAN_MORE | BOOLEAN_RUNTIME
+BOOLEAN = (
+    {
+        "active",
+        "in_use",
+        "latest",
+        "essential",
+        "secret_name",
+        "ecs8_name",
+        "reference",
+        "rotation_enabled",
+        "scan_on_push",
+        "has_lifecycle_policy",
+        # ECS services: deployment safety
+        "circuit_breaker",
+        "rollback",
+        "deployment_alarms",
+        # ECS containers
+        "readonly_root_filesystem",
+        "privileged",
+        "has_health_check",
+    }
+    | BOOLEAN_MORE
+    | BOOLEAN_RUNTIME
+)
 
 
 def _frame(name: str, rows: Iterable[dict[str, Any]]) -> pd.DataFrame:
