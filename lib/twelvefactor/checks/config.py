@@ -61,8 +61,24 @@ def secrets_in_env(inv: Inventory, settings: Settings) -> Iterator[Result]:
         )
 
 
-def _resolve(ref: pd.Series, inv: Inventory) -> tuple[str, str]:
-    """(verdict, detail) for one secrets[].valueFrom; verdict: ok, fail, unknown, out-of-scope."""
+def _parameter_types(inv: Inventory) -> dict[tuple[str, str], str]:
+    """(region, name without a leading "/") -> type of the first parameter of that name."""
+    params = inv.parameters
+    types: dict[tuple[str, str], str] = {}
+    for region, name, kind in zip(
+        params["region"], params["name"].str.lstrip("/"), params["type"], strict=True
+    ):
+        types.setdefault((region, name), kind)
+    return types
+
+
+def _resolve(
+    ref: pd.Series, inv: Inventory, parameter_types: dict[tuple[str, str], str] | None = None
+) -> tuple[str, str]:
+    """(verdict, detail) for one secrets[].valueFrom; verdict: ok, fail, unknown, out-of-scope.
+
+    ``parameter_types``: ``_parameter_types(inv)``, built once by the caller (a scan of every
+    parameter for every reference grows with their product)."""
     if ref["target_account"] != inv.account:
         return "out-of-scope", f"in account {ref['target_account']}, not audited"
     if ref["target_region"] not in inv.regions:
@@ -70,16 +86,13 @@ def _resolve(ref: pd.Series, inv: Inventory) -> tuple[str, str]:
     if ref["store"] == "ssm":
         if inv.gaps(["ssm:DescribeParameters"], ref["target_region"]):
             return "unknown", "parameters could not be listed"
-        params = inv.parameters
+        if parameter_types is None:
+            parameter_types = _parameter_types(inv)
         name = ref["target_name"]
         # top-level parameters have no leading "/" in their name but do in an ARN
-        match = params[
-            (params["region"] == ref["target_region"])
-            & (params["name"].str.lstrip("/") == name.lstrip("/"))
-        ]
-        if match.empty:
+        kind = parameter_types.get((ref["target_region"], name.lstrip("/")))
+        if kind is None:
             return "fail", f"SSM parameter {name} does not exist"
-        kind = match.iloc[0]["type"]
         if kind == "SecureString":
             return "ok", f"SSM SecureString {name}"
         if looks_secret_name(ref["name"]) or looks_secret_name(name.rsplit("/", 1)[-1]):
@@ -102,11 +115,12 @@ def _resolve(ref: pd.Series, inv: Inventory) -> tuple[str, str]:
 @check("TF03-SECRET-REFS-RESOLVE")
 def secret_refs_resolve(inv: Inventory, settings: Settings) -> Iterator[Result]:
     refs = inv.secret_refs
+    parameter_types = _parameter_types(inv) if len(refs) else {}
     for _, group in refs.groupby("task_definition_arn", sort=True):
         td = group.iloc[0]
         verdicts = []
         for _, ref in group.iterrows():
-            verdict, detail = _resolve(ref, inv)
+            verdict, detail = _resolve(ref, inv, parameter_types)
             verdicts.append(
                 {
                     "container": ref["container"],
