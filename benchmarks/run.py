@@ -308,7 +308,10 @@ def markdown(results: dict[str, Any]) -> str:
         )
     slow = [
         f"N={r['n']:,}: "
-        + ", ".join(f"{k} {v:.1f} s" for k, v in r["evaluation"]["slowest_checks"].items())
+        + ", ".join(
+            f"{k} {v:.1f} s"
+            for k, v in sorted(r["evaluation"]["slowest_checks"].items(), key=lambda kv: -kv[1])
+        )
         for r in rows
         if r.get("evaluation")
     ]
