@@ -101,9 +101,7 @@ def main(argv: list[str] | None = None) -> int:
                 for label, ms in runs.items()
             }
             print(f"\nN={n}, medians of {args.runs} runs, one moto server on 127.0.0.1:")
-            print(
-                "| tool | wall | peak memory (tree) | API calls (server) |\n|---|---:|---:|---:|"
-            )
+            print("| tool | wall | peak memory (tree) | API calls (server) |\n|---|---:|---:|---:|")
             for label, m in med.items():
                 print(
                     f"| {label} | {m['seconds']:.1f} s | {m['peak_mb']:.0f} MB | {m['calls']:.0f} |"
