@@ -6,7 +6,7 @@ twice in a notebook, nothing leaked between calls. Jupyter displays a returned F
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from typing import TYPE_CHECKING
 
 import matplotlib.colors
@@ -160,4 +160,77 @@ def presence_matrix(wb: Workbook, check_id: str, application: str | None = None)
         "green: present  ·  vermillion: missing  ·  blank: not deployed there", fontsize=9
     )
     fig.tight_layout()
+    return fig
+
+
+# -- a factor at a glance (shared by the factor modules) -----------------------------------
+#: Which status colours a cell: the worst one that was actually evaluated; SKIP only when
+#: nothing in the cell could be evaluated.
+CELL_ORDER = ("FAIL", "ERROR", "INFO", "PASS", "SKIP")
+
+
+def factor_matrix_table(wb: Workbook, factor: int) -> pd.DataFrame:
+    """Application (environment) x check of one factor: the status that colours the cell and
+    its counts."""
+    f = wb.findings_for(factor=factor)
+    f = f[f["resource_id"] != "*"]
+    rows = []
+    for (app, env, check_id), group in f.groupby(["application", "environment", "check_id"]):
+        counts = group["status"].value_counts()
+        worst = next(s for s in CELL_ORDER if s in counts)
+        label = "\n".join(f"{counts[s]} {s.lower()}" for s in CELL_ORDER if s in counts)
+        rows.append(
+            {
+                "row": f"{app or '(no application)'} ({env or 'no environment'})",
+                "check_id": check_id,
+                "status": worst,
+                "label": label,
+            }
+        )
+    return pd.DataFrame(rows, columns=["row", "check_id", "status", "label"])
+
+
+def factor_matrix(wb: Workbook, factor: int, check_ids: Sequence[str], title: str) -> Figure:
+    """Rows: application (environment); columns: the factor's checks; cells: worst status."""
+    table = factor_matrix_table(wb, factor)
+    rows = sorted(table["row"].unique())
+    fig = Figure(figsize=(11, 0.55 * max(len(rows), 3) + 1.6), layout="constrained")
+    ax = fig.subplots()
+    if table.empty:
+        ax.text(0.5, 0.5, "nothing to show", ha="center", va="center", transform=ax.transAxes)
+        ax.set_axis_off()
+        return fig
+    statuses = list(STATUS_COLOURS)
+    colours = matplotlib.colors.ListedColormap([STATUS_COLOURS[s] for s in statuses])
+    columns = list(check_ids)
+    grid = pd.DataFrame(float("nan"), index=rows, columns=columns)
+    labels = pd.DataFrame("", index=rows, columns=columns)
+    for r in table.itertuples():
+        if r.check_id in columns:
+            grid.loc[r.row, r.check_id] = statuses.index(r.status)
+            labels.loc[r.row, r.check_id] = r.label
+    ax.imshow(grid.to_numpy(), aspect="auto", cmap=colours, vmin=-0.5, vmax=len(statuses) - 0.5)
+    for i, row in enumerate(rows):
+        for j, check_id in enumerate(columns):
+            code = grid.loc[row, check_id]
+            if pd.isna(code):
+                text, colour = "not applicable", "#777777"
+            else:  # dark text on the light grey of SKIP, white on the rest
+                text = labels.loc[row, check_id]
+                colour = "black" if statuses[int(code)] == "SKIP" else "white"
+            ax.text(j, i, text, ha="center", va="center", fontsize=7.5, color=colour)
+    prefix = f"TF{factor:02d}-"
+    ax.set_xticks(range(len(columns)), [c.removeprefix(prefix) for c in columns], fontsize=8)
+    ax.xaxis.tick_top()
+    ax.set_yticks(range(len(rows)), rows, fontsize=8)
+    ax.set_xticks([x - 0.5 for x in range(1, len(columns))], minor=True)
+    ax.set_yticks([y - 0.5 for y in range(1, len(rows))], minor=True)
+    ax.grid(which="minor", color="white", linewidth=2)
+    ax.tick_params(which="minor", length=0)
+    ax.set_title(title, fontsize=10, pad=28)
+    ax.set_xlabel(
+        "cell colour: the worst status found (FAIL vermillion, ERROR purple, INFO blue, PASS "
+        "green, only SKIP grey) · text: counts",
+        fontsize=8,
+    )
     return fig

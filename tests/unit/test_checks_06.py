@@ -29,8 +29,9 @@ from fixtures import (
 from matplotlib.figure import Figure
 
 from twelvefactor.catalog import load_catalog
-from twelvefactor.checks.processes import CHECK_IDS, analyse_command, process_matrix_table
+from twelvefactor.checks.processes import CHECK_IDS, analyse_command
 from twelvefactor.findings import Status
+from twelvefactor.plots import factor_matrix_table
 from twelvefactor.workbook import Workbook
 
 LB_ARN = (
@@ -655,7 +656,7 @@ def test_evidence_tables_keep_their_columns_on_an_empty_account():
 
 
 def test_matrix_shows_worst_evaluated_status_per_application_and_environment(workbook):
-    table = process_matrix_table(workbook).set_index(["row", "check_id"])
+    table = factor_matrix_table(workbook, 6).set_index(["row", "check_id"])
     prod = "orders-api (production)"
     assert table.loc[(prod, "TF06-NO-LOCAL-STATE"), "status"] == "FAIL"
     assert table.loc[(prod, "TF06-NO-STICKY-SESSIONS"), "status"] == "FAIL"

@@ -29,8 +29,9 @@ from fixtures import (
 from matplotlib.figure import Figure
 
 from twelvefactor.catalog import load_catalog
-from twelvefactor.checks.port_binding import CHECK_IDS, factor_matrix_table, route_table
+from twelvefactor.checks.port_binding import CHECK_IDS, route_table
 from twelvefactor.findings import Status
+from twelvefactor.plots import factor_matrix_table
 from twelvefactor.workbook import Workbook
 
 LB_ARN = f"arn:aws:elasticloadbalancing:{REGION}:{ACCOUNT}:loadbalancer/app/shop-prod/50dc6c495c"

@@ -31,8 +31,8 @@ from matplotlib.figure import Figure
 
 from twelvefactor.catalog import load_catalog
 from twelvefactor.checks.logs import CHECK_IDS, log_path
-from twelvefactor.checks.port_binding import factor_matrix_table
 from twelvefactor.findings import Status
+from twelvefactor.plots import factor_matrix_table
 from twelvefactor.workbook import Workbook
 
 KEY = f"arn:aws:kms:{REGION}:{ACCOUNT}:key/1234abcd-12ab-34cd-56ef-1234567890ab"

@@ -26,11 +26,11 @@ from matplotlib.figure import Figure
 from ..evidence import PLACE, evidence
 from ..findings import Result, Status
 from ..inventory import Inventory
-from ..plots import STATUS_COLOURS, plot
+from ..plots import STATUS_COLOURS, factor_matrix, plot
 from ..settings import Settings
 from . import check
 from .common import container_id, container_result, result
-from .port_binding import factor_matrix, finding_rows, place, raw_task_definitions
+from .port_binding import finding_rows, place, raw_task_definitions
 
 if TYPE_CHECKING:
     from ..workbook import Workbook

@@ -901,7 +901,7 @@ def _platform_table(wb: Workbook) -> pd.DataFrame:
 @plot("parity-matrix")
 def parity_matrix(wb: Workbook) -> Figure:
     """Rows: application; columns: the factor X checks; cells: the worst status, with counts."""
-    from .processes import CELL_ORDER
+    from ..plots import CELL_ORDER
 
     f = wb.findings_for(factor=FACTOR)
     f = f[f["resource_id"] != "*"]

@@ -27,14 +27,13 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
-import matplotlib.colors
 import pandas as pd
 from matplotlib.figure import Figure
 
 from ..evidence import PLACE, evidence
 from ..findings import Result, Status
 from ..inventory import Inventory
-from ..plots import STATUS_COLOURS, plot
+from ..plots import STATUS_COLOURS, factor_matrix, plot
 from ..settings import Settings
 from . import check
 from .common import container_id, container_result, result, td_id, td_result
@@ -920,74 +919,10 @@ def _ephemeral_table(wb: Workbook) -> pd.DataFrame:
     return table
 
 
-# -- pictures --------------------------------------------------------------------------------
-#: Which status colours a cell: the worst one that was actually evaluated; SKIP only when
-#: nothing in the cell could be evaluated.
-CELL_ORDER = ("FAIL", "ERROR", "INFO", "PASS", "SKIP")
-
-
-def process_matrix_table(wb: Workbook) -> pd.DataFrame:
-    """Application (environment) x check: the status that colours the cell and its counts."""
-    f = wb.findings_for(factor=FACTOR)
-    f = f[f["resource_id"] != "*"]
-    rows = []
-    for (app, env, check_id), group in f.groupby(["application", "environment", "check_id"]):
-        counts = group["status"].value_counts()
-        worst = next(s for s in CELL_ORDER if s in counts)
-        label = "\n".join(f"{counts[s]} {s.lower()}" for s in CELL_ORDER if s in counts)
-        rows.append(
-            {
-                "row": f"{app or '(no application)'} ({env or 'no environment'})",
-                "check_id": check_id,
-                "status": worst,
-                "label": label,
-            }
-        )
-    return pd.DataFrame(rows, columns=["row", "check_id", "status", "label"])
-
-
 @plot("process-matrix")
 def process_matrix(wb: Workbook) -> Figure:
-    """Rows: application (environment); columns: the factor VI checks; cells: worst status."""
-    table = process_matrix_table(wb)
-    rows = sorted(table["row"].unique())
-    fig = Figure(figsize=(10, 0.55 * max(len(rows), 3) + 1.6), layout="constrained")
-    ax = fig.subplots()
-    if table.empty:
-        ax.text(0.5, 0.5, "nothing to show", ha="center", va="center", transform=ax.transAxes)
-        ax.set_axis_off()
-        return fig
-    statuses = list(STATUS_COLOURS)
-    colours = matplotlib.colors.ListedColormap([STATUS_COLOURS[s] for s in statuses])
-    grid = pd.DataFrame(float("nan"), index=rows, columns=list(CHECK_IDS))
-    labels = pd.DataFrame("", index=rows, columns=list(CHECK_IDS))
-    for r in table.itertuples():
-        grid.loc[r.row, r.check_id] = statuses.index(r.status)
-        labels.loc[r.row, r.check_id] = r.label
-    ax.imshow(grid.to_numpy(), aspect="auto", cmap=colours, vmin=-0.5, vmax=len(statuses) - 0.5)
-    for i, row in enumerate(rows):
-        for j, check_id in enumerate(CHECK_IDS):
-            code = grid.loc[row, check_id]
-            if pd.isna(code):
-                text, colour = "not applicable", "#777777"
-            else:  # dark text on the light grey of SKIP, white on the rest
-                text = labels.loc[row, check_id]
-                colour = "black" if statuses[int(code)] == "SKIP" else "white"
-            ax.text(j, i, text, ha="center", va="center", fontsize=7.5, color=colour)
-    ax.set_xticks(range(len(CHECK_IDS)), [c.removeprefix("TF06-") for c in CHECK_IDS], fontsize=8)
-    ax.xaxis.tick_top()
-    ax.set_yticks(range(len(rows)), rows, fontsize=8)
-    ax.set_xticks([x - 0.5 for x in range(1, len(CHECK_IDS))], minor=True)
-    ax.set_yticks([y - 0.5 for y in range(1, len(rows))], minor=True)
-    ax.grid(which="minor", color="white", linewidth=2)
-    ax.tick_params(which="minor", length=0)
-    ax.set_title("Factor VI per application and environment", fontsize=10, pad=28)
-    ax.set_xlabel(
-        "cell colour: the worst status found (FAIL vermillion, ERROR purple, PASS green, only "
-        "SKIP grey) · text: counts",
-        fontsize=8,
-    )
-    return fig
+    """Factor VI per application and environment."""
+    return factor_matrix(wb, FACTOR, CHECK_IDS, "Factor VI per application and environment")
 
 
 @plot("ephemeral-storage")
