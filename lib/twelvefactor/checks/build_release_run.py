@@ -452,35 +452,25 @@ def _images_of(
     """(images of this account's ECR with their links, other images, registries out of scope)."""
     # by family and revision, not ARN: moto keeps a "family:revision" given to UpdateService as is
     family, revision = family_revision(svc["task_definition_arn"])
-    c = inv.containers
-    containers = c[
-        (c["region"] == svc["region"]) & (c["family"] == family) & (c["revision"] == revision)
-    ]
-    ecr = containers["image_source"] == "private-ecr"
-    in_scope = (
-        ecr
-        & (containers["image_account"] == inv.account)
-        & containers["image_region"].isin(inv.regions)
-    )
-    images = [
-        {
-            "container": c["container"],
-            "repository": c["image_repository"],
-            "linked_by": _links(c, projects, repo_apps, svc["application"]),
-        }
-        for _, c in containers[in_scope].iterrows()
-    ]
-    others = [
-        {"container": c["container"], "image": c["image"], "source": c["image_source"]}
-        for _, c in containers[~in_scope].iterrows()
-    ]
-    elsewhere = sorted(
-        {
-            f"account {c['image_account']} in {c['image_region']}"
-            for _, c in containers[ecr & ~in_scope].iterrows()
-        }
-    )
-    return images, others, elsewhere
+    containers = inv.rows_by("containers", "region", "family", "revision")
+    images, others, elsewhere = [], [], set()
+    for c in containers.get((svc["region"], family, revision), []):
+        ecr = c["image_source"] == "private-ecr"
+        if ecr and c["image_account"] == inv.account and c["image_region"] in inv.regions:
+            images.append(
+                {
+                    "container": c["container"],
+                    "repository": c["image_repository"],
+                    "linked_by": _links(c, projects, repo_apps, svc["application"]),
+                }
+            )
+            continue
+        others.append(
+            {"container": c["container"], "image": c["image"], "source": c["image_source"]}
+        )
+        if ecr:
+            elsewhere.add(f"account {c['image_account']} in {c['image_region']}")
+    return images, others, sorted(elsewhere)
 
 
 def _link_text(image: dict[str, Any]) -> str:

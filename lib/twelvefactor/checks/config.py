@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Iterator
+from typing import Any, NamedTuple
 
 import pandas as pd
 
@@ -16,25 +17,27 @@ from .common import result, td_id, td_result
 
 @check("TF03-SECRETS-IN-ENV")
 def secrets_in_env(inv: Inventory, settings: Settings) -> Iterator[Result]:
-    env = inv.environment
-    for _, td in inv.task_definitions.iterrows():
-        variables = env[env["task_definition_arn"] == td["task_definition_arn"]]
-        bad = variables[(variables["redacted_kind"] != "") | variables["ecs8_name"]]
-        files = inv.containers[
-            (inv.containers["task_definition_arn"] == td["task_definition_arn"])
-            & (inv.containers["env_files"] > 0)
+    env = inv.rows_by("environment", "task_definition_arn")
+    containers = inv.rows_by("containers", "task_definition_arn")
+    for td in inv.rows("task_definitions"):
+        variables = env.get(td["task_definition_arn"], [])
+        bad = [v for v in variables if v["redacted_kind"] != "" or v["ecs8_name"]]
+        files = [
+            c["container"]
+            for c in containers.get(td["task_definition_arn"], [])
+            if c["env_files"] > 0
         ]
-        if bad.empty and not files.empty:
+        if not bad and files:
             yield td_result(
                 td,
                 Status.INFO,
                 f"Task definition {td_id(td)} has no secret-looking plaintext variables, but "
-                f"loads environment files from S3 ({', '.join(files['container'])}) that the "
+                f"loads environment files from S3 ({', '.join(files)}) that the "
                 "audit does not read: check them for secrets.",
                 {"variables_checked": len(variables), "environment_files": True},
             )
             continue
-        if bad.empty:
+        if not bad:
             yield td_result(
                 td,
                 Status.PASS,
@@ -49,7 +52,7 @@ def secrets_in_env(inv: Inventory, settings: Settings) -> Iterator[Result]:
                 "name": r["name"],
                 "detected": r["redacted_kind"] or "ecs8-key-name",
             }
-            for _, r in bad.iterrows()
+            for r in bad
         ]
         names = ", ".join(sorted({f["name"] for f in found}))
         yield td_result(
@@ -61,24 +64,35 @@ def secrets_in_env(inv: Inventory, settings: Settings) -> Iterator[Result]:
         )
 
 
-def _parameter_types(inv: Inventory) -> dict[tuple[str, str], str]:
-    """(region, name without a leading "/") -> type of the first parameter of that name."""
-    params = inv.parameters
+class _Stores(NamedTuple):
+    """What secret references resolve against, by name (built once: a scan of every parameter
+    or secret for every reference grows with their product)."""
+
+    #: (region, name without a leading "/") -> type of the first parameter of that name
+    parameter_types: dict[tuple[str, str], str]
+    #: (region, name) of every secret, by its name and by the name in its ARN (with suffix)
+    secret_names: set[tuple[str, str]]
+
+
+def _secret_arn_name(arn: str) -> str | None:
+    """'orders/db-AbCdEf' from arn:aws:secretsmanager:region:account:secret:orders/db-AbCdEf."""
+    parts = arn.split(":")
+    return parts[6] if len(parts) > 6 else None
+
+
+def _stores(inv: Inventory) -> _Stores:
     types: dict[tuple[str, str], str] = {}
-    for region, name, kind in zip(
-        params["region"], params["name"].str.lstrip("/"), params["type"], strict=True
-    ):
-        types.setdefault((region, name), kind)
-    return types
+    for p in inv.rows("parameters"):
+        types.setdefault((p["region"], p["name"].lstrip("/")), p["type"])
+    names = set()
+    for secret in inv.rows("secrets"):
+        names.add((secret["region"], secret["name"]))
+        names.add((secret["region"], _secret_arn_name(secret["secret_arn"])))
+    return _Stores(types, names)
 
 
-def _resolve(
-    ref: pd.Series, inv: Inventory, parameter_types: dict[tuple[str, str], str] | None = None
-) -> tuple[str, str]:
-    """(verdict, detail) for one secrets[].valueFrom; verdict: ok, fail, unknown, out-of-scope.
-
-    ``parameter_types``: ``_parameter_types(inv)``, built once by the caller (a scan of every
-    parameter for every reference grows with their product)."""
+def _resolve(ref: Any, inv: Inventory, stores: _Stores) -> tuple[str, str]:
+    """(verdict, detail) for one secrets[].valueFrom; verdict: ok, fail, unknown, out-of-scope."""
     if ref["target_account"] != inv.account:
         return "out-of-scope", f"in account {ref['target_account']}, not audited"
     if ref["target_region"] not in inv.regions:
@@ -86,11 +100,9 @@ def _resolve(
     if ref["store"] == "ssm":
         if inv.gaps(["ssm:DescribeParameters"], ref["target_region"]):
             return "unknown", "parameters could not be listed"
-        if parameter_types is None:
-            parameter_types = _parameter_types(inv)
         name = ref["target_name"]
         # top-level parameters have no leading "/" in their name but do in an ARN
-        kind = parameter_types.get((ref["target_region"], name.lstrip("/")))
+        kind = stores.parameter_types.get((ref["target_region"], name.lstrip("/")))
         if kind is None:
             return "fail", f"SSM parameter {name} does not exist"
         if kind == "SecureString":
@@ -101,10 +113,8 @@ def _resolve(
     if ref["store"] == "secretsmanager":
         if inv.gaps(["secretsmanager:ListSecrets"], ref["target_region"]):
             return "unknown", "secrets could not be listed"
-        secrets = inv.secrets[inv.secrets["region"] == ref["target_region"]]
         name = ref["target_name"]
-        full = secrets["secret_arn"].str.split(":").str[6]
-        if ((full == name) | (secrets["name"] == name)).any():
+        if (ref["target_region"], name) in stores.secret_names:
             return "ok", f"Secrets Manager secret {name}"
         return "fail", f"Secrets Manager secret {name} does not exist"
     if ref["store"] == "invalid":
@@ -114,13 +124,14 @@ def _resolve(
 
 @check("TF03-SECRET-REFS-RESOLVE")
 def secret_refs_resolve(inv: Inventory, settings: Settings) -> Iterator[Result]:
-    refs = inv.secret_refs
-    parameter_types = _parameter_types(inv) if len(refs) else {}
-    for _, group in refs.groupby("task_definition_arn", sort=True):
-        td = group.iloc[0]
+    stores = _stores(inv)
+    refs = inv.rows_by("secret_refs", "task_definition_arn")
+    for arn in sorted(refs):
+        group = refs[arn]
+        td = group[0]
         verdicts = []
-        for _, ref in group.iterrows():
-            verdict, detail = _resolve(ref, inv, parameter_types)
+        for ref in group:
+            verdict, detail = _resolve(ref, inv, stores)
             verdicts.append(
                 {
                     "container": ref["container"],
@@ -164,22 +175,23 @@ def _days(value) -> int | str:
 
 @check("TF03-SECRET-ROTATION")
 def secret_rotation(inv: Inventory, settings: Settings) -> Iterator[Result]:
-    refs = inv.secret_refs
-    used = refs[
-        refs["in_use"]
-        & (refs["store"] == "secretsmanager")
-        & (refs["target_account"] == inv.account)
-    ]
-    secrets = inv.secrets
-    full = secrets["secret_arn"].str.split(":").str[6]
-    for _, secret in secrets.assign(full=full).iterrows():
-        users = used[
-            (used["target_region"] == secret["region"])
-            & ((used["target_name"] == secret["full"]) | (used["target_name"] == secret["name"]))
+    used: dict[tuple[str, str], list[dict[str, Any]]] = {}
+    for ref in inv.rows("secret_refs"):
+        if (
+            ref["in_use"]
+            and ref["store"] == "secretsmanager"
+            and ref["target_account"] == inv.account
+        ):
+            used.setdefault((ref["target_region"], ref["target_name"]), []).append(ref)
+    for secret in inv.rows("secrets"):
+        region = secret["region"]
+        users = [
+            *used.get((region, _secret_arn_name(secret["secret_arn"])), []),
+            *used.get((region, secret["name"]), []),
         ]
-        if users.empty:
+        if not users:
             continue
-        who = sorted({td_id(u) for _, u in users.iterrows()})
+        who = sorted({td_id(u) for u in users})
         if secret["rotation_enabled"]:
             yield result(
                 secret,
