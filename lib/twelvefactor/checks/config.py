@@ -217,8 +217,9 @@ def secret_rotation(inv: Inventory, settings: Settings) -> Iterator[Result]:
 
 @check("TF03-PARAM-PLAINTEXT-SECRET")
 def param_plaintext_secret(inv: Inventory, settings: Settings) -> Iterator[Result]:
-    params = inv.parameters
-    for _, p in params[params["secret_name"]].iterrows():
+    for p in inv.rows("parameters"):
+        if not p["secret_name"]:
+            continue
         ok = p["type"] == "SecureString"
         yield result(
             p,
@@ -240,11 +241,16 @@ def _envs_of_services(inv: Inventory) -> dict[str, set[str]]:
 
 @check("TF03-PARAM-HIERARCHY", account_scope=True)
 def param_hierarchy(inv: Inventory, settings: Settings) -> Iterator[Result]:
-    params = inv.parameters
-    tree = params[params["hierarchy_key"] != ""]
+    tree: dict[str, list[dict[str, Any]]] = {}  # application -> its parameters in a hierarchy
+    for p in inv.rows("parameters"):
+        if p["hierarchy_key"] != "":
+            tree.setdefault(p["application"], []).append(p)
     service_envs = _envs_of_services(inv)
-    for app, group in tree.groupby("application", sort=True):
-        keys = group.groupby("environment")["hierarchy_key"].agg(set).to_dict()
+    for app in sorted(tree):
+        group = tree[app]
+        keys: dict[str, set[str]] = {}  # environment -> hierarchy keys
+        for p in group:
+            keys.setdefault(p["environment"], set()).add(p["hierarchy_key"])
         envs = sorted(set(keys) | service_envs.get(app, set()))
         if len(envs) < 2:
             continue
@@ -253,7 +259,7 @@ def param_hierarchy(inv: Inventory, settings: Settings) -> Iterator[Result]:
         missing = {env: ks for env, ks in missing.items() if ks}
         row = {
             "account": inv.account,
-            "region": ",".join(sorted(group["region"].unique())),
+            "region": ",".join(sorted({p["region"] for p in group})),
             "application": app,
             "environment": ",".join(envs),
         }
@@ -282,27 +288,28 @@ def param_hierarchy(inv: Inventory, settings: Settings) -> Iterator[Result]:
 
 @check("TF03-ENV-NAMES-PARITY", account_scope=True)
 def env_names_parity(inv: Inventory, settings: Settings) -> Iterator[Result]:
-    cols = ["application", "environment", "region", "container", "name"]
-    env, refs = inv.environment, inv.secret_refs
-    names = pd.concat(
-        [
-            env[env["in_use"]][cols].assign(kind="plain"),
-            refs[refs["in_use"]][cols].assign(kind="secret"),
-        ]
-    )
-    containers = inv.containers[inv.containers["in_use"]]
-    for app, group in containers.groupby("application", sort=True):
-        envs = sorted(e for e in group["environment"].unique() if e)
+    # (application, environment, container) -> {variable name: plain | secret}; a name that is
+    # both takes the kind of its secret
+    names: dict[tuple[str, str, str], dict[str, str]] = {}
+    for table, kind in (("environment", "plain"), ("secret_refs", "secret")):
+        for r in inv.rows(table):
+            if r["in_use"]:
+                where = (r["application"], r["environment"], r["container"])
+                names.setdefault(where, {})[r["name"]] = kind
+    apps: dict[str, list[dict[str, Any]]] = {}  # application -> its containers in use
+    for c in inv.rows("containers"):
+        if c["in_use"]:
+            apps.setdefault(c["application"], []).append(c)
+    for app in sorted(apps):
+        group = apps[app]
+        envs = sorted({c["environment"] for c in group if c["environment"]})
         if len(envs) < 2:
             continue
-        mine = names[names["application"] == app]
+        deployed = {(c["container"], c["environment"]) for c in group}
         differences = {}
-        for container in sorted(group["container"].unique()):
+        for container in sorted({c["container"] for c in group}):
             per_env = {  # environment -> {variable name: plain | secret}
-                e: dict(zip(sel["name"], sel["kind"], strict=True))
-                for e in envs
-                if ((group["container"] == container) & (group["environment"] == e)).any()
-                for sel in [mine[(mine["environment"] == e) & (mine["container"] == container)]]
+                e: names.get((app, e, container), {}) for e in envs if (container, e) in deployed
             }
             union = set().union(*per_env.values())
             missing = {e: sorted(union - set(ns)) for e, ns in per_env.items() if union - set(ns)}
@@ -318,7 +325,7 @@ def env_names_parity(inv: Inventory, settings: Settings) -> Iterator[Result]:
                 differences[container] = {"missing": missing, "mixed": mixed, "absent_in": absent}
         row = {
             "account": inv.account,
-            "region": ",".join(sorted(group["region"].unique())),
+            "region": ",".join(sorted({c["region"] for c in group})),
             "application": app,
             "environment": ",".join(envs),
         }
@@ -340,7 +347,7 @@ def env_names_parity(inv: Inventory, settings: Settings) -> Iterator[Result]:
                 f"{' and '.join(envs)}; only values differ.",
                 resource_type="Application",
                 resource_id=app,
-                evidence={"containers": sorted(group["container"].unique())},
+                evidence={"containers": sorted({c["container"] for c in group})},
             )
 
 
