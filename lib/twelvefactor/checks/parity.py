@@ -20,9 +20,10 @@ is compared only when it runs in production and in at least one other environmen
 
 from __future__ import annotations
 
+import functools
 import json
 import re
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from typing import TYPE_CHECKING, Any
 
 import matplotlib.colors
@@ -83,15 +84,18 @@ def _joined(values: Any) -> str:
     return ",".join(sorted({str(v) for v in values if v}))
 
 
-def _compared_services(inv: Inventory) -> dict[tuple[str, str], pd.DataFrame]:
-    """(application, service name) -> its active services, when they run in production and in
-    at least one other environment."""
-    services = inv.services[inv.services["active"] & (inv.services["environment"] != "")]
+def _compared_services(inv: Inventory) -> dict[tuple[str, str], list[dict[str, Any]]]:
+    """(application, service name) -> its active services (rows of ``inventory.services``,
+    pre-production first), when they run in production and in at least one other environment."""
+    groups: dict[tuple[str, str], list[dict[str, Any]]] = {}
+    for s in inv.rows("services"):
+        if s["active"] and s["environment"] != "":
+            groups.setdefault((s["application"], s["service"]), []).append(s)
     out = {}
-    for (app, name), group in services.groupby(["application", "service"], sort=True):
-        envs = set(group["environment"])
+    for key in sorted(groups):
+        envs = {s["environment"] for s in groups[key]}
         if len(envs) >= 2 and any(is_production(e) for e in envs):
-            out[(app, name)] = group
+            out[key] = sorted(groups[key], key=lambda s: _env_order(s["environment"]))
     return out
 
 
@@ -100,21 +104,20 @@ def _subject(app: str, service: str) -> str:
     return app if service == app else f"{app}/{service}"
 
 
-def _column(svc: Any, group: pd.DataFrame) -> str:
+def _column(svc: Any, group: list[dict[str, Any]]) -> str:
     """The side-by-side column of one service: its environment (with its region when the same
     environment runs in several)."""
-    same_env = group[group["environment"] == svc["environment"]]
-    if len(same_env) > 1:
+    if sum(s["environment"] == svc["environment"] for s in group) > 1:
         return f"{svc['environment']} ({svc['region']}, {svc['cluster']})"
     return svc["environment"]
 
 
-def _place(inv: Inventory, rows: pd.DataFrame, application: str) -> dict[str, str]:
+def _place(inv: Inventory, rows: list[dict[str, Any]], application: str) -> dict[str, str]:
     return {
         "account": inv.account,
-        "region": _joined(rows["region"]),
+        "region": _joined(r["region"] for r in rows),
         "application": application,
-        "environment": ",".join(sorted(set(rows["environment"]), key=_env_order)),
+        "environment": ",".join(sorted({r["environment"] for r in rows}, key=_env_order)),
     }
 
 
@@ -131,13 +134,18 @@ def _ecr_digests(inv: Inventory) -> dict[tuple[str, str, str], dict[str, Any]]:
     return out
 
 
-def _pushed_at(inv: Inventory) -> dict[tuple[str, str], Any]:
-    """(region, digest) -> when the image was pushed."""
-    return {
-        (i.region, i.digest): pd.to_datetime(i.pushed_at, utc=True, errors="coerce")
-        for i in inv.images.itertuples()
-        if i.digest
-    }
+def _pushed_at(inv: Inventory) -> Callable[[str, str], Any]:
+    """(region, digest) -> when the image was pushed (None for an image not in ECR). A time is
+    parsed only when asked for: few images ever are, and parsing them all costs seconds."""
+    raw = {(i.region, i.digest): i.pushed_at for i in inv.images.itertuples() if i.digest}
+
+    @functools.cache
+    def pushed(region: str, digest: str) -> Any:
+        if (region, digest) not in raw:
+            return None
+        return pd.to_datetime(raw[(region, digest)], utc=True, errors="coerce")
+
+    return pushed
 
 
 def _task_digests(inv: Inventory) -> dict[tuple[str, str], set[str]]:
@@ -214,7 +222,7 @@ def _short(digest: str) -> str:
 
 
 def _judge_image(
-    row: Any, earlier: pd.DataFrame, pushed: dict[tuple[str, str], Any]
+    row: Any, earlier: list[dict[str, Any]], pushed: Callable[[str, str], Any]
 ) -> dict[str, Any]:
     """The verdict on one production container: promoted, staging ahead, rebuilt, not run
     before, or cannot tell."""
@@ -226,17 +234,17 @@ def _judge_image(
         "digest": _short(row["digest"]),
         "basis": row["basis"],
     }
-    same_digest = earlier[(earlier["digest"] != "") & (earlier["digest"] == row["digest"])]
-    if row["digest"] and row["basis"] != "mutable tag" and not same_digest.empty:
-        where = sorted({f"{r.environment} ({r.task_definition})" for r in same_digest.itertuples()})
+    same_digest = [r for r in earlier if r["digest"] != "" and r["digest"] == row["digest"]]
+    if row["digest"] and row["basis"] != "mutable tag" and same_digest:
+        where = sorted({f"{r['environment']} ({r['task_definition']})" for r in same_digest})
         return out | {"verdict": "promoted", "seen_in": where}
-    peers = earlier[earlier["container"] == row["container"]]
+    peers = [r for r in earlier if r["container"] == row["container"]]
     peer_text = sorted(
         {
-            f"{r.environment}: {r.repository}"
-            + (f":{r.tag}" if r.tag else "")
-            + (f"@{_short(r.digest)}" if r.digest else "")
-            for r in peers.itertuples()
+            f"{r['environment']}: {r['repository']}"
+            + (f":{r['tag']}" if r["tag"] else "")
+            + (f"@{_short(r['digest'])}" if r["digest"] else "")
+            for r in peers
         }
     )
     out["earlier"] = peer_text
@@ -258,22 +266,23 @@ def _judge_image(
                 "account's repository)"
             )
         return out | {"verdict": "cannot tell", "reason": reason}
-    if peers.empty:
+    if not peers:
         return out | {
             "verdict": "not run before",
             "reason": f"no pre-production task definition has a container {row['container']}",
         }
-    if not set(peers["repository"]) & {row["repository"]}:
+    repositories = {r["repository"] for r in peers}
+    if row["repository"] not in repositories:
         return out | {
             "verdict": "rebuilt",
-            "reason": f"pre-production runs {', '.join(sorted(set(peers['repository'])))}, "
+            "reason": f"pre-production runs {', '.join(sorted(repositories))}, "
             f"production {row['repository']}: a separate build, never tested before production",
         }
-    mine = pushed.get((row["image_region"], row["digest"]))
+    mine = pushed(row["image_region"], row["digest"])
     theirs = [
-        pushed.get((r.image_region, r.digest))
-        for r in peers.itertuples()
-        if r.repository == row["repository"] and r.digest
+        pushed(r["image_region"], r["digest"])
+        for r in peers
+        if r["repository"] == row["repository"] and r["digest"]
     ]
     theirs = [t for t in theirs if t is not None and not pd.isna(t)]
     if mine is not None and not pd.isna(mine) and theirs and all(t > mine for t in theirs):
@@ -290,18 +299,19 @@ def _judge_image(
 
 @check("TF10-PROMOTED-IMAGE", account_scope=True)
 def promoted_image(inv: Inventory, settings: Settings) -> Iterator[Result]:
-    images = resolve_images(inv)
-    images = images[
-        images["in_use"] & (images["environment"] != "") & (images["application"] != "")
-    ]
+    apps: dict[str, list[dict[str, Any]]] = {}  # application -> its containers in use
+    for r in resolve_images(inv).to_dict("records"):
+        if r["in_use"] and r["environment"] != "" and r["application"] != "":
+            apps.setdefault(r["application"], []).append(r)
     pushed = _pushed_at(inv)
-    for app, group in images.groupby("application", sort=True):
-        envs = set(group["environment"])
-        prod = group[[is_production(e) for e in group["environment"]]]
-        earlier = group[[not is_production(e) for e in group["environment"]]]
-        if prod.empty or earlier.empty or len(envs) < 2:
+    for app in sorted(apps):
+        group = apps[app]
+        envs = {r["environment"] for r in group}
+        prod = [r for r in group if is_production(r["environment"])]
+        earlier = [r for r in group if not is_production(r["environment"])]
+        if not prod or not earlier or len(envs) < 2:
             continue
-        verdicts = [_judge_image(r, earlier, pushed) for _, r in prod.iterrows()]
+        verdicts = [_judge_image(r, earlier, pushed) for r in prod]
         kinds = {v["verdict"] for v in verdicts}
         row = _place(inv, group, app)
         ev = {"production": verdicts}
@@ -467,25 +477,21 @@ def task_shape_parity(inv: Inventory, settings: Settings) -> Iterator[Result]:
     tds = raw_task_definitions(inv)
     services = raw_services(inv)
     for (app, name), group in _compared_services(inv).items():
-        group = group.assign(_o=[_env_order(e) for e in group["environment"]]).sort_values("_o")
         shapes = {
             _column(s, group): task_shape(
                 tds.get(s["task_definition_arn"], {}), services.get(s["service_arn"], {})
             )
-            for _, s in group.iterrows()
+            for s in group
         }
         missing = [
-            f"{s['cluster']}/{s['service']}"
-            for _, s in group.iterrows()
-            if s["task_definition_arn"] not in tds
+            f"{s['cluster']}/{s['service']}" for s in group if s["task_definition_arn"] not in tds
         ]
         rows = _differences(shapes)
         differ = [r for r in rows if not r["same"]]
         evidence_ = {
             "columns": list(shapes),
             "task_definitions": {
-                _column(s, group): s["task_definition_arn"].rsplit("/", 1)[-1]
-                for _, s in group.iterrows()
+                _column(s, group): s["task_definition_arn"].rsplit("/", 1)[-1] for s in group
             },
             "aspects": rows,
         }
@@ -771,7 +777,7 @@ def backing_engine(inv: Inventory, settings: Settings) -> Iterator[Result]:
         families = set(group["family"])
         engines = set(group["engine"])
         majors = set(group["major"])
-        place = _place(inv, group, app)
+        place = _place(inv, group.to_dict("records"), app)
         ev = {"stores": per_env}
         if len(families) > 1:
             status, why = Status.FAIL, "different engines"
@@ -832,12 +838,11 @@ def platform_version(inv: Inventory, settings: Settings) -> Iterator[Result]:
     tds = raw_task_definitions(inv)
     services = raw_services(inv)
     for (app, name), group in _compared_services(inv).items():
-        group = group.assign(_o=[_env_order(e) for e in group["environment"]]).sort_values("_o")
         per_env = {
             _column(s, group): effective_platform(
                 services.get(s["service_arn"], {}), tds.get(s["task_definition_arn"], {})
             )
-            for _, s in group.iterrows()
+            for s in group
         }
         place = _place(inv, group, app)
         subject = _subject(app, name)
