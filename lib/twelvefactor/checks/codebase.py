@@ -19,8 +19,8 @@ from __future__ import annotations
 
 import json
 import re
-from collections.abc import Iterator
-from typing import Any
+from collections.abc import Iterable, Iterator
+from typing import Any, NamedTuple
 
 import pandas as pd
 from matplotlib.figure import Figure
@@ -131,8 +131,9 @@ def main_containers(inv: Inventory) -> pd.DataFrame:
         kind="stable",
     )
     c = c.groupby("task_definition_arn", sort=False).head(1)
-    c["repository"] = [repository_label(r) for _, r in c.iterrows()]
-    c["image_ref"] = [_image_ref(r) for _, r in c.iterrows()]
+    rows = c.to_dict("records")
+    c["repository"] = [repository_label(r) for r in rows]
+    c["image_ref"] = [_image_ref(r) for r in rows]
     return c.drop(columns=["_pos", "_named", "_own"]).sort_values(
         ["application", "environment", "family"], kind="stable"
     )
@@ -146,38 +147,45 @@ def _joined(values: Any) -> str:
     return ",".join(sorted({str(v) for v in values if v}))
 
 
-def _place(inv: Inventory, rows: pd.DataFrame) -> dict[str, str]:
+def _place(inv: Inventory, rows: list[dict[str, Any]]) -> dict[str, str]:
     return {
         "account": inv.account,
-        "region": _joined(rows["region"]),
-        "application": _joined(rows["application"]),
-        "environment": _joined(rows["environment"]),
+        "region": _joined(r["region"] for r in rows),
+        "application": _joined(r["application"] for r in rows),
+        "environment": _joined(r["environment"] for r in rows),
     }
 
 
+def _group(rows: Iterable[dict[str, Any]], *keys: str) -> dict[Any, list[dict[str, Any]]]:
+    """Rows by the value of ``keys`` (a tuple when several), sorted by it; rows keep their order."""
+    groups: dict[Any, list[dict[str, Any]]] = {}
+    for r in rows:
+        groups.setdefault(r[keys[0]] if len(keys) == 1 else tuple(r[k] for k in keys), []).append(r)
+    return dict(sorted(groups.items()))
+
+
 def _repo_arn(inv: Inventory, account: str, region: str, repository: str) -> str:
-    repos = inv.repositories
-    mine = repos[(repos["repository"] == repository) & (repos["region"] == region)]
-    if account == inv.account and not mine.empty:
-        return mine.iloc[0]["repository_arn"]
+    mine = inv.rows_by("repositories", "region", "repository").get((region, repository))
+    if account == inv.account and mine:
+        return mine[0]["repository_arn"]
     return f"arn:aws:ecr:{region}:{account}:repository/{repository}"
 
 
 # -- TF01-REPO-PER-APP ----------------------------------------------------------------------
 @check("TF01-REPO-PER-APP", account_scope=True)
 def repo_per_app(inv: Inventory, settings: Settings) -> Iterator[Result]:
-    main = main_containers(inv)
-    own = main[main["image_source"] == "private-ecr"]
-    for (account, repository), users in own.groupby(["image_account", "image_repository"]):
+    main = main_containers(inv).to_dict("records")
+    own = (r for r in main if r["image_source"] == "private-ecr")
+    for (account, repository), users in _group(own, "image_account", "image_repository").items():
         apps = {
-            app: sorted({e for e in group["environment"] if e})
-            for app, group in users.groupby("application")
+            app: sorted({r["environment"] for r in group if r["environment"]})
+            for app, group in _group(users, "application").items()
         }
-        first = users.iloc[0]
+        first = users[0]
         evidence_ = {
             "applications": apps,
-            "task_definitions": sorted({_td(r) for _, r in users.iterrows()}),
-            "images": sorted(set(users["image_ref"])),
+            "task_definitions": sorted({_td(r) for r in users}),
+            "images": sorted({r["image_ref"] for r in users}),
         }
         shared = len(apps) > 1
         yield result(
@@ -226,20 +234,18 @@ def _nested(sets: list[set[str]]) -> bool:
 
 @check("TF01-APP-ONE-REPO", account_scope=True)
 def app_one_repo(inv: Inventory, settings: Settings) -> Iterator[Result]:
-    main = main_containers(inv)
-    main = main[(main["environment"] != "") & (main["application"] != "")]
-    for app, group in main.groupby("application", sort=True):
-        per_env = group.groupby("environment")["repository"].agg(set).to_dict()
+    main = main_containers(inv).to_dict("records")
+    placed = (r for r in main if r["environment"] != "" and r["application"] != "")
+    for app, group in _group(placed, "application").items():
+        by_env = _group(group, "environment")
+        per_env = {e: {r["repository"] for r in rows} for e, rows in by_env.items()}
         if len(per_env) < 2:
             continue  # one environment: nothing to compare
         envs = sorted(per_env)
         repos = sorted(set().union(*per_env.values()))
         evidence_ = {
             "repositories": {e: sorted(per_env[e]) for e in envs},
-            "task_definitions": {
-                e: sorted({_td(r) for _, r in group[group["environment"] == e].iterrows()})
-                for e in envs
-            },
+            "task_definitions": {e: sorted({_td(r) for r in by_env[e]}) for e in envs},
         }
         row = _place(inv, group) | {"application": app}
         if _nested(list(per_env.values())):
@@ -336,52 +342,89 @@ def project_repositories(inv: Inventory) -> dict[tuple[str, str], set[str]]:
 
 
 def _image_row(inv: Inventory, region: str, repository: str, tag: str, digest: str):
-    images = inv.images
-    mine = images[(images["region"] == region) & (images["repository"] == repository)]
-    if digest:
-        hit = mine[mine["digest"] == digest]
-    else:
-        hit = mine[mine["tags"].str.split(", ").apply(lambda ts: tag in ts)]
-    return None if hit.empty else hit.iloc[0]
-
-
-def _services_of(inv: Inventory, td_arns: set[str]) -> set[tuple[str, str, str]]:
-    s = inv.services
-    s = s[s["active"] & s["task_definition_arn"].isin(td_arns)]
-    return set(zip(s["region"], s["cluster"], s["service"], strict=True))
-
-
-def _pipeline_route(inv: Inventory, services: set[tuple[str, str, str]]) -> dict[str, Any] | None:
-    for _, p in inv.pipelines.iterrows():
-        targets = {(p["region"], *t.split("/", 1)) for t in p["ecs_targets"].split(", ") if t}
-        providers = {x for x in p["source_providers"].split(", ") if x}
-        if targets & services and providers & VCS_PIPELINE_PROVIDERS:
-            return {
-                "pipeline": p["pipeline"],
-                "source_providers": sorted(providers),
-                "source": p["source_locations"],
-                "deploys": sorted("/".join(t[1:]) for t in targets & services),
-            }
+    for image in inv.rows_by("images", "region", "repository").get((region, repository), []):
+        if (image["digest"] == digest) if digest else (tag in image["tags"].split(", ")):
+            return image
     return None
 
 
+def _services_of(inv: Inventory, td_arns: set[str]) -> set[tuple[str, str, str]]:
+    users = inv.rows_by("services", "task_definition_arn")
+    return {
+        (s["region"], s["cluster"], s["service"])
+        for arn in td_arns
+        for s in users.get(arn, [])
+        if s["active"]
+    }
+
+
+class _Routes(NamedTuple):
+    """What may trace an image to a commit, indexed once per run (not scanned per image)."""
+
+    #: (region, project) -> the repositories the project pushes to
+    linked: dict[tuple[str, str], set[str]]
+    #: (region, project) -> (position in the table, build) with parsed start and end times
+    builds: dict[tuple[str, str], list[tuple[int, dict[str, Any]]]]
+    #: (region, cluster, service) -> positions of the pipelines from version control deploying it
+    pipelines: dict[tuple[str, str, str], list[int]]
+
+
+def _routes(inv: Inventory) -> _Routes:
+    builds: dict[tuple[str, str], list[tuple[int, dict[str, Any]]]] = {}
+    parsed = _times(inv.builds, "start_time", "end_time").to_dict("records")
+    for i, b in enumerate(parsed):
+        builds.setdefault((b["region"], b["project"]), []).append((i, b))
+    pipelines: dict[tuple[str, str, str], list[int]] = {}
+    for i, p in enumerate(inv.rows("pipelines")):
+        if set(_providers(p)) & VCS_PIPELINE_PROVIDERS:
+            for target in _targets(p):
+                pipelines.setdefault(target, []).append(i)
+    return _Routes(project_repositories(inv), builds, pipelines)
+
+
+def _targets(pipeline: Any) -> set[tuple[str, str, str]]:
+    """(region, cluster, service) of the ECS services a pipeline deploys."""
+    return {
+        (pipeline["region"], *t.split("/", 1)) for t in pipeline["ecs_targets"].split(", ") if t
+    }
+
+
+def _pipeline_route(
+    inv: Inventory, services: set[tuple[str, str, str]], routes: _Routes
+) -> dict[str, Any] | None:
+    """The first pipeline (from version control) that deploys any of ``services``."""
+    found = [i for s in services for i in routes.pipelines.get(s, [])]
+    if not found:
+        return None
+    p = inv.rows("pipelines")[min(found)]
+    return {
+        "pipeline": p["pipeline"],
+        "source_providers": sorted(set(_providers(p))),
+        "source": p["source_locations"],
+        "deploys": sorted("/".join(t[1:]) for t in _targets(p) & services),
+    }
+
+
 def _build_route(
-    inv: Inventory, region: str, repository: str, image: Any, linked: dict
+    inv: Inventory, region: str, repository: str, image: Any, routes: _Routes
 ) -> tuple[dict[str, Any] | None, list[dict[str, str]]]:
     """(the build that pushed the image, the projects that push to the repository)."""
-    projects = inv.build_projects
     mine = [
         p
-        for _, p in projects[projects["region"] == region].iterrows()
-        if repository in linked.get((region, p["project"]), set())
+        for p in inv.rows_by("build_projects", "region").get(region, [])
+        if repository in routes.linked.get((region, p["project"]), set())
     ]
     seen = [{"project": p["project"], "source_type": p["source_type"]} for p in mine]
     vcs = {p["project"]: p["source_type"] for p in mine if _project_is_vcs(inv, p)}
     if not vcs or image is None:
         return None, seen
-    builds = _times(inv.builds, "start_time", "end_time")
     pushed = pd.to_datetime(image["pushed_at"] or None, utc=True, errors="coerce")
-    for _, b in builds[(builds["region"] == region) & builds["project"].isin(list(vcs))].iterrows():
+    # in the order of the builds table, as the projects' builds interleave there
+    candidates = sorted(
+        (entry for project in vcs for entry in routes.builds.get((region, project), [])),
+        key=lambda entry: entry[0],
+    )
+    for _, b in candidates:
         commit = commit_of(b)
         if not commit or b["build_status"] not in ("SUCCEEDED", "IN_PROGRESS"):
             continue
@@ -400,24 +443,26 @@ def _build_route(
 
 @check("TF01-IMAGE-TRACEABLE")
 def image_traceable(inv: Inventory, settings: Settings) -> Iterator[Result]:
-    running = inv.containers[inv.containers["in_use"]].copy()
-    if running.empty:
+    running = [c for c in inv.rows("containers") if c["in_use"]]
+    if not running:
         return
-    running["image_ref"] = [_image_ref(r) for _, r in running.iterrows()]
     main = main_containers(inv)
     main_keys = set(zip(main["task_definition_arn"], main["container"], strict=True))
-    running["main"] = [
-        (r["task_definition_arn"], r["container"]) in main_keys for _, r in running.iterrows()
-    ]
-    linked = project_repositories(inv)
-    own = running[running["image_source"] == "private-ecr"]
+    routes = _routes(inv)
+    own = (c for c in running if c["image_source"] == "private-ecr")
     keys = ["image_account", "image_region", "image_repository", "image_tag", "image_digest"]
-    for key, users in own.groupby(keys, sort=True):
-        yield _judge_image(inv, dict(zip(keys, key, strict=True)), users, linked)
-    third = running[(running["image_source"] != "private-ecr") & running["main"]]
-    for ref, users in third.groupby("image_ref", sort=True):
-        first = users.iloc[0]
-        apps = _joined(users["application"])
+    for key, users in _group(own, *keys).items():
+        yield _judge_image(inv, dict(zip(keys, key, strict=True)), users, routes)
+    third: dict[str, list[dict[str, Any]]] = {}
+    for c in running:
+        if (
+            c["image_source"] != "private-ecr"
+            and (c["task_definition_arn"], c["container"]) in main_keys
+        ):
+            third.setdefault(_image_ref(c), []).append(c)
+    for ref, users in sorted(third.items()):
+        first = users[0]
+        apps = _joined(r["application"] for r in users)
         yield result(
             _place(inv, users),
             Status.INFO,
@@ -429,18 +474,20 @@ def image_traceable(inv: Inventory, settings: Settings) -> Iterator[Result]:
             evidence={
                 "image": first["image"],
                 "image_source": first["image_source"],
-                "containers": sorted(f"{_td(r)}/{r['container']}" for _, r in users.iterrows()),
+                "containers": sorted(f"{_td(r)}/{r['container']}" for r in users),
             },
         )
 
 
-def _judge_image(inv: Inventory, key: dict[str, str], users: pd.DataFrame, linked) -> Result:
+def _judge_image(
+    inv: Inventory, key: dict[str, str], users: list[dict[str, Any]], routes: _Routes
+) -> Result:
     account, region = key["image_account"], key["image_region"]
     repository, tag, digest = key["image_repository"], key["image_tag"], key["image_digest"]
-    ref = users.iloc[0]["image_ref"]
+    ref = _image_ref(users[0])
     place = _place(inv, users)
     arn = _repo_arn(inv, account, region, repository)
-    containers = sorted(f"{_td(r)}/{r['container']}" for _, r in users.iterrows())
+    containers = sorted(f"{_td(r)}/{r['container']}" for r in users)
 
     def out(status: Status, message: str, **extra: Any) -> Result:
         return result(
@@ -460,12 +507,11 @@ def _judge_image(inv: Inventory, key: dict[str, str], users: pd.DataFrame, linke
             f"Image {ref} lives in {where}, which this audit did not read.",
             route="out-of-scope",
         )
-    repos = inv.repositories
-    repo = repos[(repos["region"] == region) & (repos["repository"] == repository)]
-    repo_known = not repo.empty
+    repo = inv.rows_by("repositories", "region", "repository").get((region, repository), [])
+    repo_known = bool(repo)
     # unreadable: the repositories could not be listed, or this one's images could not be
     images_unreadable = (
-        bool(repo["image_count"].isna().any())
+        any(pd.isna(r["image_count"]) for r in repo)
         if repo_known
         else bool(inv.gaps(["ecr:DescribeRepositories"], region))
     )
@@ -481,7 +527,7 @@ def _judge_image(inv: Inventory, key: dict[str, str], users: pd.DataFrame, linke
                 tags=tags,
                 commit=sha,
             )
-    build, projects = _build_route(inv, region, repository, image, linked)
+    build, projects = _build_route(inv, region, repository, image, routes)
     if build:
         return out(
             Status.PASS,
@@ -491,8 +537,8 @@ def _judge_image(inv: Inventory, key: dict[str, str], users: pd.DataFrame, linke
             tags=tags,
             **build,
         )
-    td_arns = set(users["task_definition_arn"])
-    pipeline = _pipeline_route(inv, _services_of(inv, td_arns))
+    td_arns = {r["task_definition_arn"] for r in users}
+    pipeline = _pipeline_route(inv, _services_of(inv, td_arns), routes)
     if pipeline:
         return out(
             Status.PASS,
@@ -603,15 +649,15 @@ def _project_is_vcs(inv: Inventory, project: Any) -> bool:
         return True
     if project["source_type"] == "CODEPIPELINE":
         runners = _pipelines_running(inv, project["region"], project["project"])
-        return not runners.empty and all(_pipeline_is_vcs(p) for _, p in runners.iterrows())
+        return bool(runners) and all(_pipeline_is_vcs(p) for p in runners)
     return False
 
 
-def _pipelines_running(inv: Inventory, region: str, project: str) -> pd.DataFrame:
-    p = inv.pipelines
-    return p[
-        (p["region"] == region)
-        & p["build_projects"].apply(lambda names: project in names.split(", "))
+def _pipelines_running(inv: Inventory, region: str, project: str) -> list[dict[str, Any]]:
+    return [
+        p
+        for p in inv.rows_by("pipelines", "region").get(region, [])
+        if project in p["build_projects"].split(", ")
     ]
 
 
@@ -662,29 +708,27 @@ def build_from_vcs(inv: Inventory, settings: Settings) -> Iterator[Result]:
             )
         elif kind == "CODEPIPELINE":
             runners = _pipelines_running(inv, p["region"], p["project"])
-            ev["pipelines"] = {r["pipeline"]: _providers(r) for _, r in runners.iterrows()}
-            if runners.empty and inv.gaps(PIPELINE_ACTIONS, p["region"]):
+            ev["pipelines"] = {r["pipeline"]: _providers(r) for r in runners}
+            if not runners and inv.gaps(PIPELINE_ACTIONS, p["region"]):
                 yield out(
                     Status.ERROR,
                     f"Build project {p['project']} takes its source from CodePipeline, but the "
                     "pipelines could not be read.",
                 )
-            elif runners.empty:
+            elif not runners:
                 yield out(
                     Status.SKIP,
                     f"Build project {p['project']} takes its source from CodePipeline, but no "
                     "audited pipeline runs it.",
                 )
-            elif all(_pipeline_is_vcs(r) for _, r in runners.iterrows()):
+            elif all(_pipeline_is_vcs(r) for r in runners):
                 yield out(
                     Status.PASS,
                     f"Build project {p['project']} builds what pipeline(s) "
                     f"{', '.join(sorted(ev['pipelines']))} fetch from version control.",
                 )
             else:
-                bad = sorted(
-                    r["pipeline"] for _, r in runners.iterrows() if not _pipeline_is_vcs(r)
-                )
+                bad = sorted(r["pipeline"] for r in runners if not _pipeline_is_vcs(r))
                 yield out(
                     Status.FAIL,
                     f"Build project {p['project']} builds what pipeline(s) {', '.join(bad)} "
