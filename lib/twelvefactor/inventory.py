@@ -8,8 +8,9 @@ from __future__ import annotations
 
 import json
 import re
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from functools import cached_property
+from types import MappingProxyType
 from typing import Any
 
 import pandas as pd
@@ -23,6 +24,8 @@ from .settings import Settings
 from .snapshot import Snapshot
 
 BASE = ["account", "region", "application", "environment"]
+#: One row of an inventory table, read-only (see ``Inventory.rows``).
+Row = Mapping[str, Any]
 SCHEMA: dict[str, list[str]] = {
     "clusters": BASE + ["cluster", "cluster_arn", "status", "container_insights", "tags"],
     "services": BASE
@@ -352,34 +355,38 @@ class Inventory(MoreTables, RuntimeTables):
         self.settings = settings
         self.account = snapshot.account
         self.regions = snapshot.regions
-        self._rows: dict[tuple[str, tuple[str, ...]], Any] = {}
+        self._rows: dict[tuple[str, tuple[str, ...]], Any] = {}  # see rows() and rows_by()
 
     # -- lookups for checks ----------------------------------------------------------------
-    def rows(self, table: str) -> list[dict[str, Any]]:
-        """The rows of ``table`` as plain dicts, in the table's order (built once per run).
+    def rows(self, table: str) -> list[Row]:
+        """The rows of ``table`` as read-only mappings, in the table's order (built once per run).
 
         A check that looks at one resource at a time reads these rather than the DataFrame:
         ``frame.iterrows()`` and boolean masks cost a fixed few hundred microseconds per call,
-        which a loop over resources turns into seconds.
+        which a loop over resources turns into seconds. A row reads like a Series
+        (``row["service"]``, ``row.get(...)``); every check shares it, so it cannot be changed:
+        ``row.copy()`` (or ``dict(row)``) gives a dict to change.
         """
         key = (table, ())
         if key not in self._rows:
-            self._rows[key] = getattr(self, table).to_dict("records")
+            records = getattr(self, table).to_dict("records")
+            self._rows[key] = [MappingProxyType(r) for r in records]
         return self._rows[key]
 
-    def rows_by(self, table: str, *keys: str) -> dict[Any, list[dict[str, Any]]]:
+    def rows_by(self, table: str, *keys: str) -> dict[Any, list[Row]]:
         """The rows of ``table`` grouped by the values of ``keys`` (built once per run).
 
         ``inv.rows_by("containers", "task_definition_arn")[arn]`` are the containers of one task
         definition, in table order; a key is a value for one column and a tuple for several. A
-        value that has no rows is absent (use ``.get(key, [])``). This is the index that turns a
-        filter of a whole table per resource (quadratic in the account's size) into a lookup.
+        value that has no rows is absent (use ``.get(key, [])``), and a missing value (NaN)
+        matches nothing, as with ``frame[frame[column] == value]``. This is the index that turns
+        a filter of a whole table per resource (quadratic in the account's size) into a lookup.
         """
         if not keys:
             raise ValueError("rows_by needs at least one column to group by")
         index_key = (table, keys)
         if index_key not in self._rows:
-            groups: dict[Any, list[dict[str, Any]]] = {}
+            groups: dict[Any, list[Row]] = {}
             for row in self.rows(table):
                 value = row[keys[0]] if len(keys) == 1 else tuple(row[k] for k in keys)
                 groups.setdefault(value, []).append(row)

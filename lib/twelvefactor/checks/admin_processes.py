@@ -463,7 +463,7 @@ def exec_governed(inv: Inventory, settings: Settings) -> Iterator[Result]:
     services = raw_services(inv)
     clusters = _raw_clusters(inv)
     tds = raw_task_definitions(inv)
-    for _, s in inv.services.iterrows():
+    for s in inv.rows("services"):
         raw = services.get(s["service_arn"], {})
         name = f"{s['cluster']}/{s['service']}"
         enabled = bool(raw.get("enableExecuteCommand"))

@@ -141,7 +141,7 @@ def release_table(inv: Inventory) -> pd.DataFrame:
     registered = _registered_at(inv)
     active = {region: _active_revisions(inv, region) for region in inv.regions}
     rows = []
-    for _, svc in inv.services.iterrows():
+    for svc in inv.rows("services"):
         arn = svc["task_definition_arn"]
         family, running = family_revision(arn) if arn else ("", None)
         families = active.get(svc["region"])
@@ -491,7 +491,7 @@ def built_by_pipeline(inv: Inventory, settings: Settings) -> Iterator[Result]:
     tds = inv.task_definitions
     described = set(zip(tds["region"], tds["family"], tds["revision"], strict=True))
     project_gaps = bool(inv.gaps(PROJECT_ACTIONS))
-    for _, svc in inv.services.iterrows():
+    for svc in inv.rows("services"):
         name = service_id(svc)
         pipelines = deployers.get((svc["region"], name), [])
         readable = bool(svc["task_definition_arn"]) and (
@@ -882,7 +882,7 @@ def _pipeline_credentials(inv: Inventory, p: pd.Series) -> list[dict[str, str]]:
 @check("TF05-BUILD-NO-PLAINTEXT-CREDS")
 def build_no_plaintext_creds(inv: Inventory, settings: Settings) -> Iterator[Result]:
     kinds = _credential_kinds(inv)
-    for _, p in inv.build_projects.iterrows():
+    for p in inv.rows("build_projects"):
         found = kinds.get((p["region"], p["project"]), []) + _pipeline_credentials(inv, p)
         plain = [n for n in p["plaintext_variables"].split(", ") if n]
         inline = _has_inline_buildspec(inv, p)

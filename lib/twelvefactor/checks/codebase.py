@@ -683,7 +683,7 @@ def _codecommit(inv: Inventory, region: str, name: str) -> dict[str, Any]:
 
 @check("TF01-BUILD-FROM-VCS")
 def build_from_vcs(inv: Inventory, settings: Settings) -> Iterator[Result]:
-    for _, p in inv.build_projects.iterrows():
+    for p in inv.rows("build_projects"):
         kind, location = p["source_type"], p["source_location"]
         ev: dict[str, Any] = {"source_type": kind, "source_location": location}
 
@@ -747,7 +747,7 @@ def build_from_vcs(inv: Inventory, settings: Settings) -> Iterator[Result]:
                 f"Build project {p['project']} has a source type the audit does not know "
                 f"({kind or 'none'}).",
             )
-    for _, pipe in inv.pipelines.iterrows():
+    for pipe in inv.rows("pipelines"):
         providers = _providers(pipe)
         ev = {
             "source_providers": providers,

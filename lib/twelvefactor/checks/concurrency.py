@@ -118,7 +118,7 @@ def scaling_of(inv: Inventory) -> dict[tuple[str, str, str], dict[str, Any]]:
 @check("TF08-AUTOSCALING")
 def autoscaling(inv: Inventory, settings: Settings) -> Iterator[Result]:
     scaling = scaling_of(inv)
-    for _, s in inv.services.iterrows():
+    for s in inv.rows("services"):
         who = f"Service {service_id(s)}"
         target = scaling.get((s["region"], s["cluster"], s["service"]))
         evidence: dict[str, Any] = {
@@ -262,7 +262,7 @@ def placement_zones(inv: Inventory) -> dict[str, dict[str, Any]]:
     hosts = _host_zones(inv)
     services = raw_services(inv)
     out = {}
-    for _, s in inv.services.iterrows():
+    for s in inv.rows("services"):
         raw = services.get(s["service_arn"], {})
         vpc = (raw.get("networkConfiguration") or {}).get("awsvpcConfiguration") or {}
         if vpc.get("subnets"):
@@ -289,7 +289,7 @@ def multi_az(inv: Inventory, settings: Settings) -> Iterator[Result]:
     scaling = scaling_of(inv)
     places = placement_zones(inv)
     running = _running_zones(inv)
-    for _, s in inv.services.iterrows():
+    for s in inv.rows("services"):
         if s["environment"] not in PRODUCTION or s["scheduling_strategy"] == "DAEMON":
             continue
         who = f"Service {service_id(s)}"
@@ -419,7 +419,7 @@ def process_types(raw_td: dict[str, Any]) -> dict[str, Any]:
 @check("TF08-PROCESS-TYPES")
 def process_types_check(inv: Inventory, settings: Settings) -> Iterator[Result]:
     raw = _raw_task_definitions(inv)
-    for _, td in inv.task_definitions.iterrows():
+    for td in inv.rows("task_definitions"):
         found = process_types(raw.get(td["task_definition_arn"], {}))
         evidence = found | {"in_use": bool(td["in_use"])}
         if found["bundles"]:
@@ -467,7 +467,7 @@ def resource_limits(raw_td: dict[str, Any]) -> dict[str, Any]:
 @check("TF08-RESOURCE-LIMITS")
 def resource_limits_check(inv: Inventory, settings: Settings) -> Iterator[Result]:
     raw = _raw_task_definitions(inv)
-    for _, td in inv.task_definitions.iterrows():
+    for td in inv.rows("task_definitions"):
         limits = resource_limits(raw.get(td["task_definition_arn"], {}))
         evidence = limits | {"in_use": bool(td["in_use"])}
         who = f"Task definition {td_id(td)}"

@@ -97,7 +97,7 @@ def trivial_health_check(command: list[str]) -> str:
 @check("TF09-HEALTH-CHECK")
 def health_check(inv: Inventory, settings: Settings) -> Iterator[Result]:
     raw = _raw_task_definitions(inv)
-    for _, c in inv.containers.iterrows():
+    for c in inv.rows("containers"):
         hc = _definition(raw, c).get("healthCheck") or {}
         command = [str(a) for a in hc.get("command") or []]
         evidence = {
@@ -144,7 +144,7 @@ def health_check(inv: Inventory, settings: Settings) -> Iterator[Result]:
 @check("TF09-GRACE-PERIOD")
 def grace_period(inv: Inventory, settings: Settings) -> Iterator[Result]:
     raw = _raw_task_definitions(inv)
-    for _, s in inv.services.iterrows():
+    for s in inv.rows("services"):
         target_groups = json.loads(s["target_group_arns"] or "[]")
         checked = sorted(
             c.get("name", "")
@@ -196,7 +196,7 @@ def stop_timeout(inv: Inventory, settings: Settings) -> Iterator[Result]:
     raw = _raw_task_definitions(inv)
     target_groups = _raw_target_groups(inv)
     services = raw_services(inv)
-    for _, s in inv.services.iterrows():
+    for s in inv.rows("services"):
         who = f"Service {service_id(s)}"
         td = raw.get(s["task_definition_arn"])
         if td is None:
@@ -305,7 +305,7 @@ def classify_stop(task: dict[str, Any]) -> str:
 def stopped_groups(inv: Inventory) -> dict[tuple[str, str, str], dict[str, Any]]:
     """(region, cluster, service or family) -> placement, kind and classified stopped tasks."""
     out: dict[tuple[str, str, str], dict[str, Any]] = {}
-    for _, t in inv.tasks.iterrows():
+    for t in inv.rows("tasks"):
         if t["last_status"] != "STOPPED":
             continue
         kind = "service" if t["service"] else "standalone"
@@ -380,7 +380,7 @@ def account_log_mode(inv: Inventory, region: str) -> str | None:
 @check("TF09-LOG-NONBLOCKING")
 def log_nonblocking(inv: Inventory, settings: Settings) -> Iterator[Result]:
     raw = _raw_task_definitions(inv)
-    for _, c in inv.containers.iterrows():
+    for c in inv.rows("containers"):
         log = _definition(raw, c).get("logConfiguration") or {}
         options = log.get("options") or {}
         who = f"Container {container_id(c)}"
@@ -465,7 +465,7 @@ def _mib(size: int) -> str:
 def image_size(inv: Inventory, settings: Settings) -> Iterator[Result]:
     by_digest, by_tag = _sizes(inv)
     unread = _unread_repositories(inv)
-    for _, c in inv.containers.iterrows():
+    for c in inv.rows("containers"):
         who = f"Container {container_id(c)}"
         evidence: dict[str, Any] = {
             "image": c["image"],

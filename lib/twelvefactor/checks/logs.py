@@ -96,7 +96,7 @@ def _containers(inv: Inventory) -> Iterator[tuple[pd.Series, dict[str, Any], dic
     """(inventory row, raw container definition, raw task definition) of every judged
     container."""
     raw = raw_task_definitions(inv)
-    for _, c in inv.containers.iterrows():
+    for c in inv.rows("containers"):
         td = raw.get(c["task_definition_arn"], {})
         definition = next(
             (d for d in td.get("containerDefinitions") or [] if d.get("name") == c["container"]),
@@ -320,7 +320,7 @@ def _referenced_groups(inv: Inventory) -> list[tuple[pd.Series, dict[str, Any]]]
         if destination and destination[0]:
             writers.setdefault((destination[1], destination[0]), []).append(c)
     out = []
-    for _, g in inv.log_groups.iterrows():
+    for g in inv.rows("log_groups"):
         found = writers.get((g["region"], g["log_group"]))
         if not found:
             continue  # written by no judged container: not this audit's business
@@ -491,7 +491,7 @@ def no_log_files(inv: Inventory, settings: Settings) -> Iterator[Result]:
 @check("TF11-CONTAINER-INSIGHTS")
 def container_insights(inv: Inventory, settings: Settings) -> Iterator[Result]:
     apps = inv.services.groupby("cluster")["application"].agg(lambda a: sorted(set(a) - {""}))
-    for _, cl in inv.clusters.iterrows():
+    for cl in inv.rows("clusters"):
         setting = cl["container_insights"] or ""
         if not cl["application"] and len(apps.get(cl["cluster"], [])) == 1:
             cl = cl.copy()  # a cluster named like no application, used by one: place it there

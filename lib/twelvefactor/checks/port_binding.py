@@ -137,7 +137,7 @@ def _routed_ports(inv: Inventory) -> dict[tuple[str, str], set[int]]:
 @check("TF07-AWSVPC")
 def awsvpc(inv: Inventory, settings: Settings) -> Iterator[Result]:
     raw = raw_task_definitions(inv)
-    for _, td in inv.task_definitions.iterrows():
+    for td in inv.rows("task_definitions"):
         mode = network_mode(raw.get(td["task_definition_arn"], {}))
         evidence = {
             "network_mode": mode or "(not set: bridge)",
@@ -184,7 +184,7 @@ def awsvpc(inv: Inventory, settings: Settings) -> Iterator[Result]:
 def no_fixed_host_port(inv: Inventory, settings: Settings) -> Iterator[Result]:
     raw = raw_task_definitions(inv)
     routed = _routed_ports(inv)
-    for _, c in inv.containers.iterrows():
+    for c in inv.rows("containers"):
         raw_td = raw.get(c["task_definition_arn"], {})
         definition = _definitions(raw_td).get(c["container"], {})
         mappings = definition.get("portMappings") or []
@@ -303,7 +303,7 @@ def service_exported(inv: Inventory, settings: Settings) -> Iterator[Result]:
     raw = raw_services(inv)
     tg_names = _target_group_names(inv)
     cm_names = _cloud_map_names(inv)
-    for _, s in inv.services.iterrows():
+    for s in inv.rows("services"):
         r = raw.get(s["service_arn"], {})
         raw_td = raw_tds.get(s["task_definition_arn"])
         who = f"Service {service_id(s)}"
@@ -375,7 +375,7 @@ def _bindings(inv: Inventory) -> dict[str, list[dict[str, Any]]]:
     raw_tds = raw_task_definitions(inv)
     raw = raw_services(inv)
     out: dict[str, list[dict[str, Any]]] = {}
-    for _, s in inv.services.iterrows():
+    for s in inv.rows("services"):
         raw_td = raw_tds.get(s["task_definition_arn"], {})
         mode = network_mode(raw_td)
         for b in raw.get(s["service_arn"], {}).get("loadBalancers") or []:
@@ -447,11 +447,11 @@ def _port_problems(tg: Any, binding: dict[str, Any]) -> list[str]:
 def ports_match(inv: Inventory, settings: Settings) -> Iterator[Result]:
     bindings = _bindings(inv)
     known = set(inv.target_groups["target_group_arn"])
-    for _, tg in inv.target_groups.iterrows():
+    for tg in inv.rows("target_groups"):
         bound = bindings.get(tg["target_group_arn"])
         if not bound:
             continue  # in front of no ECS service: not this audit's business
-        row = _placed_like(tg.to_dict(), [b["row"] for b in bound])
+        row = _placed_like(dict(tg), [b["row"] for b in bound])
         problems = [p for b in bound for p in _port_problems(tg, b)]
         evidence = {
             "services": sorted({b["service"] for b in bound}),
@@ -531,7 +531,7 @@ def _tg_result(row: dict[str, Any], status: Status, message: str, evidence: dict
 def no_public_ip(inv: Inventory, settings: Settings) -> Iterator[Result]:
     raw_tds = raw_task_definitions(inv)
     raw = raw_services(inv)
-    for _, s in inv.services.iterrows():
+    for s in inv.rows("services"):
         r = raw.get(s["service_arn"], {})
         vpc = (r.get("networkConfiguration") or {}).get("awsvpcConfiguration")
         task_sets = [
@@ -620,7 +620,7 @@ def https_listeners(inv: Inventory, settings: Settings) -> Iterator[Result]:
     fronted = _fronted_load_balancers(inv)
     raw = _raw_listeners(inv)
     balancers = {r.load_balancer_arn: r for r in inv.load_balancers.itertuples()}
-    for _, ls in inv.listeners.iterrows():
+    for ls in inv.rows("listeners"):
         lb = balancers.get(ls["load_balancer_arn"])
         services = fronted.get(ls["load_balancer_arn"])
         if lb is None or not services or lb.scheme != "internet-facing":
@@ -630,7 +630,7 @@ def https_listeners(inv: Inventory, settings: Settings) -> Iterator[Result]:
         redirect = next(
             (a.get("RedirectConfig") or {} for a in actions if a.get("Type") == "redirect"), {}
         )
-        row = _placed_like(ls.to_dict(), services)
+        row = _placed_like(dict(ls), services)
         name = f"{lb.load_balancer}:{ls['port']}"
         evidence = {
             "load_balancer": lb.load_balancer,

@@ -222,7 +222,7 @@ def classify_volumes(raw_td: dict[str, Any]) -> list[dict[str, Any]]:
 @check("TF06-NO-LOCAL-STATE")
 def no_local_state(inv: Inventory, settings: Settings) -> Iterator[Result]:
     raw = _raw_task_definitions(inv)
-    for _, td in inv.task_definitions.iterrows():
+    for td in inv.rows("task_definitions"):
         volumes = classify_volumes(raw.get(td["task_definition_arn"], {}))
         bad = [v for v in volumes if v["verdict"] in STATE_VERDICTS]
         sockets = [v for v in volumes if "container runtime" in v["reason"]]
@@ -261,7 +261,7 @@ def _os_family(raw_td: dict[str, Any]) -> str:
 @check("TF06-READONLY-ROOT")
 def readonly_root(inv: Inventory, settings: Settings) -> Iterator[Result]:
     raw = _raw_task_definitions(inv)
-    for _, c in inv.containers.iterrows():
+    for c in inv.rows("containers"):
         writable = [
             f"{m['containerPath']}"
             for m in json.loads(c["mount_points"] or "[]")
@@ -307,7 +307,7 @@ def _raw_target_groups(inv: Inventory) -> dict[str, dict[str, Any]]:
 def _fronted_services(inv: Inventory) -> dict[str, list[pd.Series]]:
     """target group ARN -> the ECS services registered with it."""
     out: dict[str, list[pd.Series]] = {}
-    for _, s in inv.services.iterrows():
+    for s in inv.rows("services"):
         for arn in json.loads(s["target_group_arns"] or "[]"):
             out.setdefault(arn, []).append(s)
     return out
@@ -328,13 +328,13 @@ def _stickiness(attributes: dict[str, str], kind: str) -> dict[str, Any]:
 def no_sticky_sessions(inv: Inventory, settings: Settings) -> Iterator[Result]:
     fronted = _fronted_services(inv)
     raw = _raw_target_groups(inv)
-    for _, tg in inv.target_groups.iterrows():
+    for tg in inv.rows("target_groups"):
         services = fronted.get(tg["target_group_arn"])
         if not services:
             continue  # not in front of an ECS service: not this audit's business
         names = sorted(f"{s['cluster']}/{s['service']}" for s in services)
         # a target group named like no application is placed like the service(s) it fronts
-        row = tg.to_dict()
+        row = dict(tg)
         for key in ("application", "environment"):
             values = {s[key] for s in services if s[key]}
             if not row[key] and len(values) == 1:
@@ -664,7 +664,7 @@ def _analyse_script(script: str, positional: list[str], depth: int) -> Analysis:
 @check("TF06-ONE-PROCESS")
 def one_process(inv: Inventory, settings: Settings) -> Iterator[Result]:
     raw = _raw_task_definitions(inv)
-    for _, c in inv.containers.iterrows():
+    for c in inv.rows("containers"):
         definition = next(
             (
                 d
@@ -763,7 +763,7 @@ def _launch_types(inv: Inventory) -> dict[str, set[str]]:
 @check("TF06-EPHEMERAL-STORAGE")
 def ephemeral_storage(inv: Inventory, settings: Settings) -> Iterator[Result]:
     launch = _launch_types(inv)
-    for _, td in inv.task_definitions.iterrows():
+    for td in inv.rows("task_definitions"):
         runs_on = launch.get(td["task_definition_arn"], set())
         required = {r.strip() for r in td["requires_compatibilities"].split(",") if r.strip()}
         fargate = "FARGATE" in runs_on or (not runs_on and "FARGATE" in required)
