@@ -36,7 +36,7 @@ from matplotlib.patches import Patch
 from ..apps import ENVIRONMENT_TOKENS, normalise_environment
 from ..evidence import PLACE, evidence
 from ..findings import Result, Status
-from ..inventory import Inventory
+from ..inventory import Inventory, Row
 from ..plots import STATUS_COLOURS, plot
 from ..redaction import MARKER_RE
 from ..settings import Settings
@@ -207,7 +207,7 @@ def attachments(inv: Inventory) -> pd.DataFrame:
 
 def _config_items(inv: Inventory) -> Iterator[tuple[dict[str, Any], str, str, str, str]]:
     """(task definition row, container, source, name, text to match) for every piece of config."""
-    tds = {td["task_definition_arn"]: td for td in inv.task_definitions.to_dict("records")}
+    tds = {td["task_definition_arn"]: td for td in inv.rows("task_definitions")}
     for row in inv.environment.itertuples():
         yield tds[row.task_definition_arn], row.container, "environment", row.name, row.value
     for row in inv.secret_refs.itertuples():
@@ -412,12 +412,9 @@ def _judge(hit: dict[str, Any], name: str, sidecar: str | None) -> tuple[str, st
     return "hard-coded", reasons[kind]
 
 
-def _containers_by_task(inv: Inventory) -> dict[str, list[dict[str, Any]]]:
-    """Task definition ARN -> its containers (rows of ``inventory.containers`` as dicts)."""
-    out: dict[str, list[dict[str, Any]]] = {}
-    for c in inv.containers.to_dict("records"):
-        out.setdefault(c["task_definition_arn"], []).append(c)
-    return out
+def _containers_by_task(inv: Inventory) -> dict[str, list[Row]]:
+    """Task definition ARN -> its containers (rows of ``inventory.containers``)."""
+    return inv.rows_by("containers", "task_definition_arn")
 
 
 def _sidecar(
@@ -505,7 +502,7 @@ def no_hardcoded_locator(inv: Inventory, settings: Settings) -> Iterator[Result]
     for hit in addresses(inv).to_dict("records"):
         per_task.setdefault(hit["task_definition_arn"], []).append(hit)
     counts = inv.environment.groupby("task_definition_arn").size().to_dict()
-    for td in inv.task_definitions.to_dict("records"):
+    for td in inv.rows("task_definitions"):
         variables = int(counts.get(td["task_definition_arn"], 0))
         mine = per_task.get(td["task_definition_arn"], [])
         bad = [h for h in mine if h["verdict"] == "hard-coded"]
@@ -654,7 +651,7 @@ def datastore_containers(inv: Inventory) -> pd.DataFrame:
     rows = []
     tds = inv.task_definitions
     efs_volumes = dict(zip(tds["task_definition_arn"], tds["efs_volumes"], strict=True))
-    env = inv.environment
+    env = inv.rows_by("environment", "task_definition_arn")
     host = _host_volumes(inv)
     for arn, task in _containers_by_task(inv).items():
         engines = [_datastore_engine(c["image_repository"]) for c in task]
@@ -673,9 +670,12 @@ def datastore_containers(inv: Inventory) -> pd.DataFrame:
                 + (" (host disk)" if m["sourceVolume"] in host.get(arn, set()) else "")
                 for m in json.loads(c["mount_points"] or "[]")
             ]
-            others = env[(env["task_definition_arn"] == arn) & (env["container"] != c["container"])]
             name = c["container"].lower()
-            naming = others[[name in _tokens(v) for v in others["value"]]]
+            naming = [
+                v
+                for v in env.get(arn, [])
+                if v["container"] != c["container"] and name in _tokens(v["value"])
+            ]
             rows.append(
                 {
                     "application": c["application"],
@@ -690,9 +690,7 @@ def datastore_containers(inv: Inventory) -> pd.DataFrame:
                     "essential": bool(c["essential"]),
                     "shares_task_with": others_in_task,
                     "volumes": ", ".join(volumes),
-                    "referenced_by": ", ".join(
-                        f"{r.container}/{r.name}" for r in naming.itertuples()
-                    ),
+                    "referenced_by": ", ".join(f"{r['container']}/{r['name']}" for r in naming),
                 }
             )
     return pd.DataFrame(rows, columns=cols)
@@ -722,7 +720,7 @@ def no_datastore_container(inv: Inventory, settings: Settings) -> Iterator[Resul
     for r in datastore_containers(inv).to_dict("records"):
         stores.setdefault(r["task_definition_arn"], []).append(r)
     containers = _containers_by_task(inv)
-    for td in inv.task_definitions.to_dict("records"):
+    for td in inv.rows("task_definitions"):
         task = containers.get(td["task_definition_arn"], [])
         if not task:
             continue
@@ -780,7 +778,7 @@ def env_own_resources(inv: Inventory, settings: Settings) -> Iterator[Result]:
     groups: dict[str, list[dict[str, Any]]] = {}
     for link in attachments(inv).to_dict("records"):
         groups.setdefault(link["task_definition_arn"], []).append(link)
-    tds = {td["task_definition_arn"]: td for td in inv.task_definitions.to_dict("records")}
+    tds = {td["task_definition_arn"]: td for td in inv.rows("task_definitions")}
     for arn, group in groups.items():
         td = tds[arn]
         stores = _per_store(group)
