@@ -219,8 +219,8 @@ def admin_same_release(inv: Inventory, settings: Settings) -> Iterator[Result]:
         for r in resolve_images(inv).itertuples()
     }
     reported = _task_images(inv)
-    services = inv.services[inv.services["active"]]
-    for _, job in admin_jobs(inv).iterrows():
+    services = inv.rows_by("services", "region", "application", "environment")
+    for job in admin_jobs(inv).to_dict("records"):
         who = f"{job['kind'].capitalize()} {job['job'].split('/', 1)[1]}"
         td = _td_name(job["task_definition_arn"])
         ev: dict[str, Any] = {"task_definition": td, "pinned": bool(job["pinned"])}
@@ -233,19 +233,16 @@ def admin_same_release(inv: Inventory, settings: Settings) -> Iterator[Result]:
                 ev,
             )
             continue
-        peers = services[
-            (services["region"] == job["region"])
-            & (services["application"] == job["application"])
-            & (services["environment"] == job["environment"])
-        ]
+        place = (job["region"], job["application"], job["environment"])
+        peers = [s for s in services.get(place, []) if s["active"]]
         ev["services"] = [
             {
-                "service": f"{s.cluster}/{s.service}",
-                "task_definition": _td_name(s.task_definition_arn),
+                "service": f"{s['cluster']}/{s['service']}",
+                "task_definition": _td_name(s["task_definition_arn"]),
             }
-            for s in peers.itertuples()
+            for s in peers
         ]
-        if peers.empty:
+        if not peers:
             yield _job_result(
                 job,
                 Status.INFO,
@@ -255,7 +252,7 @@ def admin_same_release(inv: Inventory, settings: Settings) -> Iterator[Result]:
                 ev,
             )
             continue
-        if job["task_definition_arn"] in set(peers["task_definition_arn"]):
+        if job["task_definition_arn"] in {s["task_definition_arn"] for s in peers}:
             yield _job_result(
                 job,
                 Status.PASS,
@@ -266,8 +263,8 @@ def admin_same_release(inv: Inventory, settings: Settings) -> Iterator[Result]:
             continue
         mine = _image_of(job["task_definition_arn"], raw_tds, resolved, reported)
         theirs = [
-            (s.service, _image_of(s.task_definition_arn, raw_tds, resolved, reported))
-            for s in peers.itertuples()
+            (s["service"], _image_of(s["task_definition_arn"], raw_tds, resolved, reported))
+            for s in peers
         ]
         theirs = [(name, img) for name, img in theirs if img is not None]
         if mine is None:
@@ -364,7 +361,7 @@ def schedule_pinned(inv: Inventory, settings: Settings) -> Iterator[Result]:
         arns = inv.snapshot.get(region, "ecs").get("active_task_definition_arns")
         active[region] = None if arns is None else set(arns)
     jobs = admin_jobs(inv)
-    for _, job in jobs[jobs["kind"] != "one-off"].iterrows():
+    for job in jobs[jobs["kind"] != "one-off"].to_dict("records"):
         who = f"{job['kind'].capitalize()} {job['job'].split('/', 1)[1]}"
         td = _td_name(job["task_definition_arn"])
         ev = {

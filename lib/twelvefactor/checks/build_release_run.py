@@ -179,9 +179,9 @@ def release_table(inv: Inventory) -> pd.DataFrame:
 
 @check("TF05-RELEASE-CURRENT")
 def release_current(inv: Inventory, settings: Settings) -> Iterator[Result]:
-    services = inv.services.set_index("service_arn", drop=False)
-    for _, r in release_table(inv).iterrows():
-        svc = services.loc[r["service_arn"]]
+    services = {s["service_arn"]: s for s in inv.rows("services")}
+    for r in release_table(inv).to_dict("records"):
+        svc = services[r["service_arn"]]
         name, family = r["service"], r["family"]
         ev = {
             "family": family,
@@ -643,7 +643,7 @@ def _number(value: Any) -> int | None:
 
 @check("TF05-DEPLOYMENT-ROLLBACK")
 def deployment_rollback(inv: Inventory, settings: Settings) -> Iterator[Result]:
-    for _, svc in _deployment(inv).iterrows():
+    for svc in _deployment(inv).to_dict("records"):
         name = service_id(svc)
         controller = svc["deployment_controller"]
         desired = _number(svc["desired_count"]) or 0
@@ -784,7 +784,7 @@ def _lifecycle(inv: Inventory) -> pd.DataFrame:
 @check("TF05-LIFECYCLE-POLICY")
 def lifecycle_policy(inv: Inventory, settings: Settings) -> Iterator[Result]:
     unread = {g.get("resource") for g in inv.gaps(["ecr:GetLifecyclePolicy"])}
-    for _, repo in _lifecycle(inv).iterrows():
+    for repo in _lifecycle(inv).to_dict("records"):
         if repo["repository_arn"] in unread:
             continue  # the engine reports the failed GetLifecyclePolicy for this repository
         ev = {"rules": repo["rules"], "images": _number(repo["image_count"])}

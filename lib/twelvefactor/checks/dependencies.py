@@ -118,7 +118,7 @@ def _short(digest: str) -> str:
 # -- TF02-PRIVATE-REGISTRY -------------------------------------------------------------------
 @check("TF02-PRIVATE-REGISTRY")
 def private_registry(inv: Inventory, settings: Settings) -> Iterator[Result]:
-    for _, c in _containers(inv).iterrows():
+    for c in _containers(inv).to_dict("records"):
         source = c["image_source"]
         name = container_id(c)
         ev = {"image": c["image"], "source": source, "registry": c["image_registry"]}
@@ -169,7 +169,7 @@ def private_registry(inv: Inventory, settings: Settings) -> Iterator[Result]:
 @check("TF02-IMAGE-PINNED")
 def image_pinned(inv: Inventory, settings: Settings) -> Iterator[Result]:
     repos = _raw_repositories(inv)
-    for _, c in _containers(inv).iterrows():
+    for c in _containers(inv).to_dict("records"):
         name = container_id(c)
         tag, digest = c["image_tag"], c["image_digest"]
         ev: dict[str, Any] = {
@@ -276,7 +276,7 @@ def _repo_result(row: Any, status: Status, message: str, ev: dict[str, Any]) -> 
 @check("TF02-TAG-IMMUTABILITY")
 def tag_immutability(inv: Inventory, settings: Settings) -> Iterator[Result]:
     raw = _raw_repositories(inv)
-    for _, r in inv.repositories.sort_values(["region", "repository"]).iterrows():
+    for r in inv.repositories.sort_values(["region", "repository"]).to_dict("records"):
         repo = raw.get((r["region"], r["repository"]), {})
         mode = r["tag_mutability"]
         exclusions = [
@@ -389,7 +389,7 @@ def scan_results(images: list[dict[str, Any]] | None) -> dict[str, Any] | str:
 
 @check("TF02-IMAGE-SCANNING")
 def image_scanning(inv: Inventory, settings: Settings) -> Iterator[Result]:
-    for _, r in inv.repositories.sort_values(["region", "repository"]).iterrows():
+    for r in inv.repositories.sort_values(["region", "repository"]).to_dict("records"):
         ecr = inv.snapshot.get(r["region"], "ecr")
         config = ecr.get("registry_scanning")
         name = r["repository"]
@@ -465,7 +465,7 @@ def installers(text: str) -> list[str]:
 
 @check("TF02-NO-INSTALL-AT-START")
 def no_install_at_start(inv: Inventory, settings: Settings) -> Iterator[Result]:
-    for _, c in _containers(inv).iterrows():
+    for c in _containers(inv).to_dict("records"):
         name = container_id(c)
         text = " ".join(p for p in (c["entry_point"], c["command"]) if p)
         ev = {"entry_point": c["entry_point"], "command": c["command"]}
