@@ -9,12 +9,16 @@
 Both carry the stable identity of a finding (check, account, region, resource) as their id, so a
 re-import updates a finding instead of duplicating it. Evidence is exported as the workbook keeps
 it: secret values were replaced by redaction markers at collection time and stay so here.
+
+Both files are written a finding at a time (``write_exports``): memory does not grow with them.
 """
 
 from __future__ import annotations
 
 import hashlib
 import json
+import json.encoder
+from collections.abc import Iterable, Iterator
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -24,6 +28,7 @@ import pandas as pd
 from . import __version__
 from .catalog import load_catalog
 from .findings import IDENTITY
+from .jsonfiles import write_array
 
 PRODUCT_NAME = "Twelve-Factor AWS Workbook"
 COMPANY_NAME = "twelvefactor"
@@ -91,8 +96,13 @@ def _partition(region: str) -> str:
     return "aws"
 
 
-def _rows(findings: pd.DataFrame) -> list[dict[str, Any]]:
-    return findings.to_dict(orient="records")
+def records(findings: pd.DataFrame, chunk: int = 2000) -> Iterator[dict[str, Any]]:
+    """The rows as dicts (as ``to_dict(orient="records")`` gives them), a chunk at a time."""
+    names = list(findings.columns)
+    for start in range(0, len(findings), chunk):
+        part = findings.iloc[start : start + chunk]
+        for values in zip(*(part[name].tolist() for name in names), strict=True):
+            yield dict(zip(names, values, strict=True))
 
 
 # -- ASFF ---------------------------------------------------------------------------------------
@@ -100,10 +110,17 @@ def to_asff(
     findings: pd.DataFrame, *, when: datetime | str | None = None, default_region: str = ""
 ) -> list[dict[str, Any]]:
     """Every finding as an ``AwsSecurityFinding``; ``default_region`` for findings without one."""
+    return list(iter_asff(findings, when=when, default_region=default_region))
+
+
+def iter_asff(
+    findings: pd.DataFrame, *, when: datetime | str | None = None, default_region: str = ""
+) -> Iterator[dict[str, Any]]:
+    """The findings of ``to_asff``, one at a time."""
     catalog = load_catalog()
     stamp = _timestamp(when).isoformat(timespec="seconds").replace("+00:00", "Z")
-    out = []
-    for row in _rows(findings):
+    remedies: dict[str, str] = {}  # a check's remediation text, cut once
+    for row in records(findings):
         meta = catalog.get(row["check_id"])
         region = row["region"] or default_region or "us-east-1"
         account = str(row["account"])
@@ -160,9 +177,11 @@ def to_asff(
             "ProductFields": fields,
         }
         if meta is not None:
-            recommendation = {
-                "Text": _cut(meta.remediation, ASFF_LIMITS["Remediation.Recommendation.Text"])
-            }
+            if meta.id not in remedies:
+                remedies[meta.id] = _cut(
+                    meta.remediation, ASFF_LIMITS["Remediation.Recommendation.Text"]
+                )
+            recommendation = {"Text": remedies[meta.id]}
             if meta.references:
                 recommendation["Url"] = meta.references[0]
             finding["Remediation"] = {"Recommendation": recommendation}
@@ -172,60 +191,140 @@ def to_asff(
                 "UpdatedBy": COMPANY_NAME,
                 "UpdatedAt": stamp,
             }
-        out.append(finding)
-    return out
+        yield finding
 
 
-def validate_asff(findings: list[dict[str, Any]]) -> None:
+def _member_names(shape: Any, seen: set[str] | None = None) -> set[str]:
+    """Every member name of every structure reachable from a botocore shape."""
+    seen = set() if seen is None else seen
+    if shape.name in seen:
+        return set()
+    seen.add(shape.name)
+    if shape.type_name == "structure":
+        names = set(shape.members)
+        for member in shape.members.values():
+            names |= _member_names(member, seen)
+        return names
+    if shape.type_name == "list":
+        return _member_names(shape.member, seen)
+    if shape.type_name == "map":
+        return _member_names(shape.key, seen) | _member_names(shape.value, seen)
+    return set()
+
+
+class AsffValidator:
+    """Checks ``AwsSecurityFinding`` objects as they are made, for ``BatchImportFindings``.
+
+    * the documented length limits (which botocore's model does not carry): on every finding;
+    * botocore's model of the operation: on one finding of each *shape*. The model's validation
+      looks at keys, types, list lengths and minimum lengths, never at the text of a string
+      (Security Hub's model sets no string minimum above 1 and no timestamp members:
+      ``tests/unit/test_exports.py`` keeps that true). The shape of a finding is it encoded with
+      every string that is not a member name of the model replaced by whether it is empty
+      (numbers kept), so two findings of one shape get the same verdict, and botocore runs a
+      few times per export (a handful of shapes: muted or not, evidence kept or too long ...)
+      instead of once per finding. A finding holding values JSON does not know is validated
+      by itself. Each is validated as a batch of one, so the request around the findings is
+      validated too (``Findings``: a list of 1 to 100; ``batches`` says how many
+      ``BatchImportFindings`` calls an import takes).
+    """
+
+    def __init__(self) -> None:
+        import botocore.session
+        from botocore.validate import ParamValidator
+
+        model = botocore.session.get_session().get_service_model("securityhub")
+        self.model = model.operation_model("BatchImportFindings").input_shape
+        self.validator = ParamValidator()
+        self.seen: set[str] = set()
+        self.count = 0
+        names = frozenset(_member_names(self.model))
+
+        def string(text: str) -> str:
+            return f'"{text}"' if text in names else ('"1"' if text else '""')
+
+        def refuse(value: Any) -> Any:
+            raise TypeError(type(value).__name__)
+
+        make = json.encoder.c_make_encoder  # type: ignore[attr-defined]
+        self._encode = (
+            make(None, refuse, string, None, ":", ",", False, False, True) if make else None
+        )
+
+    @property
+    def batches(self) -> int:
+        return -(-self.count // 100)
+
+    def shape(self, finding: dict[str, Any]) -> str | None:
+        """``finding`` as it matters to botocore's validation (None: validate it by itself)."""
+        if self._encode is None:
+            return None
+        try:
+            return "".join(self._encode(finding, 0))
+        except TypeError:
+            return None
+
+    def check(self, finding: dict[str, Any]) -> dict[str, Any]:
+        """Raise ValueError unless ``finding`` is valid; the finding."""
+        index = self.count
+        self.count += 1
+        _check_limits(finding)
+        shape = self.shape(finding)
+        if shape is None or shape not in self.seen:
+            report = self.validator.validate({"Findings": [finding]}, self.model)
+            if report.has_errors():
+                raise ValueError(
+                    f"ASFF finding {index} ({finding.get('Id', '?')}): "
+                    + report.generate_report().replace("Findings[0].", "")
+                )
+            if shape is not None:
+                self.seen.add(shape)
+        return finding
+
+    def checked(self, findings: Iterable[dict[str, Any]]) -> Iterator[dict[str, Any]]:
+        for finding in findings:
+            yield self.check(finding)
+
+
+def _check_limits(f: dict[str, Any]) -> None:
+    problems = [
+        f"{name} longer than {ASFF_LIMITS[name]}"
+        for name, value in (
+            ("Id", f.get("Id", "")),
+            ("GeneratorId", f.get("GeneratorId", "")),
+            ("Title", f.get("Title", "")),
+            ("Description", f.get("Description", "")),
+            ("Note.Text", f.get("Note", {}).get("Text", "")),
+            (
+                "Remediation.Recommendation.Text",
+                f.get("Remediation", {}).get("Recommendation", {}).get("Text", ""),
+            ),
+        )
+        if isinstance(value, str) and len(value) > ASFF_LIMITS[name]
+    ]
+    if not 1 <= len(f.get("Resources", [])) <= ASFF_LIMITS["Resources.items"]:
+        problems.append("Resources must hold 1 to 32 resources")
+    fields = f.get("ProductFields", {})
+    if len(fields) > ASFF_LIMITS["ProductFields.items"]:
+        problems.append("more than 50 ProductFields")
+    problems += [
+        f"ProductFields {k!r} too long"
+        for k, v in fields.items()
+        if len(k) > ASFF_LIMITS["ProductFields.key"] or len(v) > ASFF_LIMITS["ProductFields.value"]
+    ]
+    if problems:
+        raise ValueError(f"ASFF finding {f.get('Id', '?')}: {'; '.join(problems)}")
+
+
+def validate_asff(findings: Iterable[dict[str, Any]]) -> None:
     """Raise ValueError unless every finding is a valid ``BatchImportFindings`` input.
 
-    Uses botocore's model of Security Hub (types, required members, minimum lengths), in batches
-    of 100 as the API takes them, and checks the documented maximum lengths.
+    The documented length limits on every finding, botocore's model of Security Hub on one
+    finding of each shape: see ``AsffValidator``.
     """
-    import botocore.session
-    from botocore.validate import ParamValidator
-
-    model = botocore.session.get_session().get_service_model("securityhub")
-    shape = model.operation_model("BatchImportFindings").input_shape
-    validator = ParamValidator()
-    for start in range(0, max(len(findings), 1), 100):
-        batch = findings[start : start + 100]
-        if not batch:
-            break
-        report = validator.validate({"Findings": batch}, shape)
-        if report.has_errors():
-            raise ValueError(
-                f"ASFF findings {start}..{start + len(batch) - 1}: {report.generate_report()}"
-            )
-    for f in findings:
-        problems = [
-            f"{name} longer than {ASFF_LIMITS[name]}"
-            for name, value in (
-                ("Id", f["Id"]),
-                ("GeneratorId", f["GeneratorId"]),
-                ("Title", f["Title"]),
-                ("Description", f["Description"]),
-                ("Note.Text", f.get("Note", {}).get("Text", "")),
-                (
-                    "Remediation.Recommendation.Text",
-                    f.get("Remediation", {}).get("Recommendation", {}).get("Text", ""),
-                ),
-            )
-            if len(value) > ASFF_LIMITS[name]
-        ]
-        if not 1 <= len(f.get("Resources", [])) <= ASFF_LIMITS["Resources.items"]:
-            problems.append("Resources must hold 1 to 32 resources")
-        fields = f.get("ProductFields", {})
-        if len(fields) > ASFF_LIMITS["ProductFields.items"]:
-            problems.append("more than 50 ProductFields")
-        problems += [
-            f"ProductFields {k!r} too long"
-            for k, v in fields.items()
-            if len(k) > ASFF_LIMITS["ProductFields.key"]
-            or len(v) > ASFF_LIMITS["ProductFields.value"]
-        ]
-        if problems:
-            raise ValueError(f"ASFF finding {f['Id']}: {'; '.join(problems)}")
+    validator = AsffValidator()
+    for finding in findings:
+        validator.check(finding)
 
 
 # -- OCSF ---------------------------------------------------------------------------------------
@@ -233,10 +332,16 @@ def to_ocsf(
     findings: pd.DataFrame, *, when: datetime | str | None = None, default_region: str = ""
 ) -> list[dict[str, Any]]:
     """Every finding as an OCSF 1.1.0 Detection Finding event (class 2004, activity Create)."""
+    return list(iter_ocsf(findings, when=when, default_region=default_region))
+
+
+def iter_ocsf(
+    findings: pd.DataFrame, *, when: datetime | str | None = None, default_region: str = ""
+) -> Iterator[dict[str, Any]]:
+    """The events of ``to_ocsf``, one at a time."""
     catalog = load_catalog()
     ms = int(_timestamp(when).timestamp() * 1000)
-    out = []
-    for row in _rows(findings):
+    for row in records(findings):
         meta = catalog.get(row["check_id"])
         region = row["region"] or default_region
         status, muted = row["status"], bool(row.get("muted"))
@@ -310,8 +415,7 @@ def to_ocsf(
         }
         if meta is not None:
             event["remediation"] = {"desc": meta.remediation, "references": list(meta.references)}
-        out.append(event)
-    return out
+        yield event
 
 
 def ocsf_schema() -> dict[str, Any]:
@@ -360,13 +464,21 @@ def write_exports(
 ) -> dict[str, str]:
     """Write findings.asff.json and findings.ocsf.json into ``out``; their names.
 
-    ASFF is validated here (botocore is loaded anyway and it takes a second); the OCSF export is
-    validated by the tests (``validate_ocsf``), as importing jsonschema's format checkers costs
-    seconds on every run.
+    Each file is written a finding at a time (``jsonfiles.write_array``: the bytes of
+    ``json.dumps(..., indent=1, ensure_ascii=False)``), so memory does not grow with the files.
+    ASFF is validated as it is written (``AsffValidator``: botocore is loaded anyway); an invalid
+    finding stops the export and leaves no ASFF file. The OCSF export is validated by the tests
+    (``validate_ocsf``), as importing jsonschema's format checkers costs seconds on every run.
     """
-    asff = to_asff(findings, when=when, default_region=default_region)
-    validate_asff(asff)
-    ocsf = to_ocsf(findings, when=when, default_region=default_region)
-    (out / "findings.asff.json").write_text(json.dumps(asff, indent=1, ensure_ascii=False))
-    (out / "findings.ocsf.json").write_text(json.dumps(ocsf, indent=1, ensure_ascii=False))
+    asff = AsffValidator()
+    write_array(
+        out / "findings.asff.json",
+        asff.checked(iter_asff(findings, when=when, default_region=default_region)),
+        ensure_ascii=False,
+    )
+    write_array(
+        out / "findings.ocsf.json",
+        iter_ocsf(findings, when=when, default_region=default_region),
+        ensure_ascii=False,
+    )
     return {"asff": "findings.asff.json", "ocsf": "findings.ocsf.json"}

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import html
-import json
 from pathlib import Path
 from typing import Any
 
@@ -13,10 +12,12 @@ from .findings import COLUMNS
 
 
 def write_findings(findings: pd.DataFrame, out: Path) -> None:
+    """findings.csv and findings.json (a list of rows, ``indent=1``), a chunk of rows at a time."""
+    from .exports import records
+    from .jsonfiles import write_array
+
     findings[COLUMNS].to_csv(out / "findings.csv", index=False)
-    (out / "findings.json").write_text(
-        json.dumps(findings[COLUMNS].to_dict(orient="records"), indent=1, default=str)
-    )
+    write_array(out / "findings.json", records(findings[COLUMNS]), default=str)
 
 
 #: The lab template without anything fetched from the network (require.js, MathJax, mermaid and

@@ -6,10 +6,12 @@ import copy
 import json
 from datetime import datetime
 
+import pandas as pd
 import pytest
 from test_suppressions import finding, frame
 
 from twelvefactor import exports
+from twelvefactor.exports import ASFF_TYPE
 from twelvefactor.findings import Severity, Status
 from twelvefactor.suppressions import apply, parse
 
@@ -132,3 +134,98 @@ def test_write_exports_writes_both_files(findings, tmp_path):
     written = json.loads((tmp_path / "findings.ocsf.json").read_text())
     assert len(written) == len(findings)
     exports.validate_ocsf(written)
+
+
+def test_the_streamed_files_are_the_bytes_of_one_json_dumps(findings, tmp_path):
+    """Written a finding at a time, the files are what dumping the whole list would give."""
+    many = pd.concat([findings] * 3, ignore_index=True)  # several shapes, repeated
+    exports.write_exports(many, tmp_path, when=WHEN, default_region="eu-west-1")
+    for name, whole in [
+        ("findings.asff.json", exports.to_asff(many, when=WHEN, default_region="eu-west-1")),
+        ("findings.ocsf.json", exports.to_ocsf(many, when=WHEN, default_region="eu-west-1")),
+    ]:
+        expected = json.dumps(whole, indent=1, ensure_ascii=False).encode()
+        assert (tmp_path / name).read_bytes() == expected, name
+    exports.write_exports(many.iloc[:0], tmp_path, when=WHEN)
+    assert (tmp_path / "findings.asff.json").read_text() == "[]"
+
+
+def test_records_are_the_rows_of_to_dict(findings):
+    assert list(exports.records(findings, chunk=2)) == findings.to_dict(orient="records")
+    assert list(exports.records(findings.iloc[:0])) == []
+
+
+def test_botocore_runs_once_per_shape_and_still_catches_one_bad_finding(findings):
+    # 205 findings of 5 shapes at most, none sharing a dict with another
+    many = [copy.deepcopy(f) for f in exports.to_asff(findings, when=WHEN) * 41]
+    validator = exports.AsffValidator()
+    calls = []
+    real = validator.validator.validate
+    validator.validator.validate = lambda *a: calls.append(1) or real(*a)
+    for one in many:
+        validator.check(one)
+    assert 1 <= len(calls) == len(validator.seen) <= 5
+    assert validator.batches == 3  # BatchImportFindings takes 100 at a time
+
+    # a finding shaped like no other is validated: a missing member, a wrong type, a string for a
+    # list member, an unknown member, deep in the list: the finding is named
+    for damage, match in [
+        (lambda f: f.pop("AwsAccountId"), "AwsAccountId"),
+        (lambda f: f["Resources"][0].__setitem__("Region", 7), "Resources\\[0\\].Region"),
+        (lambda f: f.__setitem__("Types", ASFF_TYPE), "Types"),
+        (lambda f: f["Workflow"].__setitem__("Statuss", "NEW"), "Statuss"),
+    ]:
+        broken = copy.deepcopy(many)
+        damage(broken[150])
+        with pytest.raises(ValueError, match=f"ASFF finding 150 .*{match}"):
+            exports.validate_asff(broken)
+
+
+def test_shapes_hold_all_that_botocore_validates():
+    """Equal shapes, equal verdicts: botocore's model of the request must not look at text.
+
+    Its validator checks types, required and unknown members, and minimum lengths and values;
+    the shape keeps all of these except a string's length, which must then not matter beyond
+    empty or not. A botocore upgrade that breaks this fails here, not silently.
+    """
+    validator = exports.AsffValidator()
+    kinds, seen = [], set()
+
+    def walk(shape):
+        if shape.name in seen:
+            return
+        seen.add(shape.name)
+        kinds.append((shape.type_name, shape.metadata.get("min")))
+        for child in {
+            "structure": lambda: shape.members.values(),
+            "list": lambda: [shape.member],
+            "map": lambda: [shape.key, shape.value],
+        }.get(shape.type_name, list)():
+            walk(child)
+
+    walk(validator.model)
+    assert len(kinds) > 500  # the whole model of a finding was walked
+    assert all(minimum in (None, 0, 1) for kind, minimum in kinds if kind == "string")
+    assert not any(kind in ("timestamp", "blob") for kind, _ in kinds)
+    one = exports.to_asff(frame(finding()), when=WHEN)[0]
+    other = exports.to_asff(frame(finding(message="a different text", resource_id="x")), when=WHEN)
+    assert validator.shape(one) == validator.shape(other[0])
+    assert validator.shape({**one, "Title": ""}) != validator.shape(one)
+    assert validator.shape({**one, "Title": 1}) != validator.shape({**one, "Title": "1"})
+
+
+def test_an_invalid_finding_stops_the_export_and_leaves_no_asff_file(
+    findings, tmp_path, monkeypatch
+):
+    made = exports.iter_asff
+
+    def with_a_bad_one(*args, **kwargs):
+        for i, f in enumerate(made(*args, **kwargs)):
+            if i == 3:
+                f["Severity"]["Label"] = 3
+            yield f
+
+    monkeypatch.setattr(exports, "iter_asff", with_a_bad_one)
+    with pytest.raises(ValueError, match="ASFF finding 3 .*Label"):
+        exports.write_exports(findings, tmp_path, when=WHEN)
+    assert sorted(p.name for p in tmp_path.iterdir()) == []
