@@ -89,6 +89,8 @@ print-color-adjust:exact}}
 
 #: Rows of the changes table in the index; diff.txt has them all.
 CHANGES_SHOWN = 50
+#: Rows of the failures and of the muted findings in the index; findings.csv has them all.
+FINDINGS_SHOWN = 200
 
 
 def _table(
@@ -122,8 +124,69 @@ def _link(href: str, text: str) -> str:
     return f'<a href="{html.escape(href)}">{html.escape(text)}</a>'
 
 
+def _more(shown: int, total: int, where: str) -> str:
+    if total <= shown:
+        return ""
+    return f'<p class="note">... and {total - shown:,} more in {where}.</p>'
+
+
+def _failing_checks(failing: pd.DataFrame, pages: dict[str, dict[str, Any]]) -> pd.DataFrame:
+    """FAIL and ERROR findings counted by check, worst first, with the factor notebook's page."""
+    from .findings import Severity
+
+    grouped = (
+        failing.groupby(["check_id", "factor", "severity", "title"], sort=False)
+        .agg(
+            FAIL=("status", lambda s: int((s == "FAIL").sum())),
+            ERROR=("status", lambda s: int((s == "ERROR").sum())),
+            applications=("application", lambda s: s[s != ""].nunique()),
+        )
+        .reset_index()
+    )
+    grouped["_rank"] = grouped["severity"].map(lambda s: Severity(s).rank)
+    grouped = grouped.sort_values(["_rank", "FAIL", "check_id"], ascending=[True, False, True])
+    by_factor = {name[:2]: n for name, n in pages.items()}
+    grouped["notebook"] = [
+        _link(by_factor[f"{f:02d}"]["html"], by_factor[f"{f:02d}"]["name"])
+        if by_factor.get(f"{f:02d}", {}).get("html")
+        else ""
+        for f in grouped["factor"]
+    ]
+    columns = ["severity", "check_id", "title", "FAIL", "ERROR", "applications", "notebook"]
+    return grouped[columns].reset_index(drop=True)
+
+
+def _failures_html(active: pd.DataFrame, pages: dict[str, dict[str, Any]]) -> str:
+    """Every FAIL and ERROR finding, or for a large account: by check, then the worst of them."""
+    from .findings import Severity
+
+    failing = active[active["status"].isin(["FAIL", "ERROR"])]
+    columns = ["status", "severity", "check_id", "application", "environment", "region", "message"]
+    if len(failing) <= FINDINGS_SHOWN:
+        return _table(failing[columns], status_cols=("status",), empty="no FAIL or ERROR findings")
+    worst = failing.assign(
+        _status=failing["status"].map({"FAIL": 0, "ERROR": 1}),
+        _rank=failing["severity"].map(lambda s: Severity(s).rank),
+    ).sort_values(["_status", "_rank"], kind="stable")
+    link = _link("findings.csv", "findings.csv")
+    return (
+        f"<p>{len(failing):,} findings: counted by check first, then the "
+        f"{FINDINGS_SHOWN} most severe; all of them are in {link}.</p>"
+        "<h3>By check</h3>"
+        + _table(_failing_checks(failing, pages), links=("notebook",))
+        + f"<h3>The {FINDINGS_SHOWN} most severe</h3>"
+        + _table(worst.head(FINDINGS_SHOWN)[columns], status_cols=("status",))
+        + _more(FINDINGS_SHOWN, len(failing), link)
+    )
+
+
 def write_index(out: Path, run: dict[str, Any], findings: pd.DataFrame, scorecard: Any) -> Path:
-    """index.html: opens on the scorecard, then links every page and file; no network needed."""
+    """index.html: opens on the scorecard, then links every page and file; no network needed.
+
+    Its size does not grow with the account beyond a bound: the heatmap draws the worst
+    applications (``Scorecard.heatmap_rows``), long lists show their first rows and say how many
+    more are in which file. Also writes scorecard.csv, the heatmap's whole table.
+    """
     import base64
 
     m = run["snapshot"]
@@ -143,6 +206,8 @@ def write_index(out: Path, run: dict[str, Any], findings: pd.DataFrame, scorecar
         ],
         columns=["notebook", "result", "page", "notebook file", "seconds", "error"],
     )
+    scorecard.save_csv(out / "scorecard.csv")
+    _, left_out = scorecard.heatmap_rows()
     png = out / "scorecard.png"
     image = (
         f'<img class="scorecard" alt="scorecard: worst status per application and factor" '
@@ -157,6 +222,7 @@ def write_index(out: Path, run: dict[str, Any], findings: pd.DataFrame, scorecar
         ("findings.asff.json", "AWS Security Finding Format (Security Hub)"),
         ("findings.ocsf.json", "OCSF Detection Finding"),
         ("scorecard.png", "scorecard figure"),
+        ("scorecard.csv", "scorecard table: worst status per application and factor"),
         ("run.json", "run record"),
         ("diff.txt", "changes since the previous run"),
         ("snapshot/manifest.json", "snapshot manifest"),
@@ -175,6 +241,7 @@ def write_index(out: Path, run: dict[str, Any], findings: pd.DataFrame, scorecar
     )
     supp = scorecard.suppression_entries()
     supp_html = ""
+    muted = scorecard.muted()
     if run["suppressions"]["file"]:
         supp_html = (
             f"<p>File: <code>{html.escape(run['suppressions']['file'])}</code>. Muted findings "
@@ -182,7 +249,8 @@ def write_index(out: Path, run: dict[str, Any], findings: pd.DataFrame, scorecar
             "nothing.</p>"
             + _table(supp, status_cols=("state",))
             + "<h3>Muted findings</h3>"
-            + _table(scorecard.muted(), status_cols=("status",), empty="nothing muted")
+            + _table(muted.head(FINDINGS_SHOWN), status_cols=("status",), empty="nothing muted")
+            + _more(FINDINGS_SHOWN, len(muted), _link("findings.csv", "findings.csv"))
         )
     else:
         supp_html = '<p class="note">No suppressions file was given (--suppressions).</p>'
@@ -204,9 +272,13 @@ def write_index(out: Path, run: dict[str, Any], findings: pd.DataFrame, scorecar
             )
         )
     active = findings[~findings["muted"].astype(bool)]
-    failing = active[active["status"].isin(["FAIL", "ERROR"])][
-        ["status", "severity", "check_id", "application", "environment", "region", "message"]
-    ]
+    left_out_note = (
+        f"<p>The figure draws the applications with most failures; {left_out:,} more are in "
+        f"{_link('scorecard.csv', 'scorecard.csv')} (every application) and in "
+        f"{_link('findings.csv', 'findings.csv')}.</p>"
+        if left_out
+        else ""
+    )
     exit_code = int(run["exit_code"])
     nb_table = _table(
         nb_rows,
@@ -233,6 +305,7 @@ def write_index(out: Path, run: dict[str, Any], findings: pd.DataFrame, scorecar
 {failed_note}
 <h2 id="scorecard">Scorecard</h2>
 {image}
+{left_out_note}
 <p class="note">Okabe-Ito colours, readable by colour-blind readers and labelled in every cell.
 {_link(sc_page, "The scorecard notebook") + " has the same tables." if sc_page else ""}</p>
 {_table(scorecard.headline().reset_index().rename(columns={"index": ""}))}
@@ -248,7 +321,7 @@ def write_index(out: Path, run: dict[str, Any], findings: pd.DataFrame, scorecar
 {run["seconds"]["notebooks"]} s.</p>
 {nb_table}
 <h2 id="findings">Failures and errors (not muted)</h2>
-{_table(failing, status_cols=("status",), empty="no FAIL or ERROR findings")}
+{_failures_html(active, pages)}
 </body></html>"""
     path = out / "index.html"
     path.write_text(page)

@@ -40,11 +40,24 @@ ROMAN = {n: label.split(".")[0] for n, label in FACTORS.items()}
 NO_APPLICATION = "(account-wide)"
 NOT_CHECKED = "no checks"
 SHORT = {"FAIL": "FAIL", "ERROR": "ERR", "SKIP": "skip", "INFO": "info", "PASS": "pass"}
+#: Applications drawn in the heatmap at most (the worst first); ``matrix()`` keeps them all.
+HEATMAP_ROWS = 40
+#: Applications named in a row of ``top()`` at most; the others are counted.
+APPLICATIONS_NAMED = 8
 
 
 def _worst(statuses: pd.Series) -> str:
     present = set(statuses)
     return next((s for s in STATUS_ORDER if s in present), "")
+
+
+def _named(applications: pd.Series) -> str:
+    names = sorted({v for v in applications if v})
+    if not names:
+        return NO_APPLICATION
+    if len(names) <= APPLICATIONS_NAMED:
+        return ", ".join(names)
+    return f"{', '.join(names[:APPLICATIONS_NAMED])} and {len(names) - APPLICATIONS_NAMED} more"
 
 
 class Scorecard:
@@ -157,6 +170,36 @@ class Scorecard:
         grid.index.name = "application"
         return grid
 
+    def heatmap_rows(self, limit: int = HEATMAP_ROWS) -> tuple[pd.DataFrame, int]:
+        """The rows the heatmap draws, and how many applications it leaves out.
+
+        Up to ``limit`` applications: all of them, in ``matrix()`` order, when there are no more;
+        otherwise the worst -- by worst status, then failing factors, then critical and high
+        FAIL findings, then FAIL findings -- worst first. The account-wide row is kept, last.
+        """
+        grid = self.matrix()
+        apps = [a for a in grid.index if a != NO_APPLICATION]
+        if len(apps) <= limit:
+            return grid, 0
+        fails = self.active[self.active["status"] == "FAIL"]
+        by_app = fails.assign(application=fails["application"].replace("", NO_APPLICATION))
+        severe = by_app[by_app["severity"].isin(["critical", "high"])].groupby("application").size()
+        failing = by_app.groupby("application").size()
+        rank = {s: i for i, s in enumerate(STATUS_ORDER)}
+        order = sorted(
+            apps,
+            key=lambda app: (
+                min((rank.get(v, 99) for v in grid.loc[app]), default=99),
+                -int((grid.loc[app] == "FAIL").sum()),
+                -int(severe.get(app, 0)),
+                -int(failing.get(app, 0)),
+                app,
+            ),
+        )[:limit]
+        if NO_APPLICATION in grid.index:
+            order.append(NO_APPLICATION)
+        return grid.loc[order], len(apps) - limit
+
     def counts(self) -> pd.DataFrame:
         """Findings by severity and status (muted findings in their own column)."""
         f = self.findings
@@ -186,10 +229,7 @@ class Scorecard:
             fails.groupby(["check_id", "severity", "title"])
             .agg(
                 resources=("resource_id", "nunique"),
-                applications=(
-                    "application",
-                    lambda s: ", ".join(sorted({v for v in s if v})) or NO_APPLICATION,
-                ),
+                applications=("application", _named),
             )
             .reset_index()
         )
@@ -308,8 +348,8 @@ class Scorecard:
     # -- the figure ----------------------------------------------------------------------------
     def figure(self) -> Figure:
         """Heatmap of applications x factors: worst status per cell, labelled, colour-blind-safe."""
-        grid = self.matrix()
-        n_rows = max(len(grid), 1)
+        grid, left_out = self.heatmap_rows()
+        n_rows = max(len(grid), 1) + (1 if left_out else 0)  # a line for the rest
         fig = Figure(figsize=(12, 1.6 + 0.42 * n_rows), layout="constrained")
         ax = fig.add_subplot()
         ax.set_xlim(0, 12)
@@ -344,7 +384,21 @@ class Scorecard:
                         fontsize=8,
                         color="white" if dark else "#222222",
                         fontweight="bold" if status == "FAIL" else "normal",
+                        in_layout=False,  # inside its cell: no need to measure it for the layout
                     )
+        drawn = sum(app != NO_APPLICATION for app in grid.index)
+        if left_out:
+            ax.text(
+                0.05,
+                n_rows - 0.5,
+                f"... and {left_out} more applications, with fewer failures: all "
+                f"{drawn + left_out} are in the scorecard's table (scorecard.csv, "
+                "Scorecard.matrix()) and in findings.csv",
+                ha="left",
+                va="center",
+                fontsize=9,
+                color="#222222",
+            )
         ax.set_xticks([j + 0.5 for j in range(12)])
         ax.set_xticklabels(
             [
@@ -372,8 +426,13 @@ class Scorecard:
             frameon=False,
             fontsize=8,
         )
+        shown = (
+            f"the {drawn} of {drawn + left_out} applications with most failures; "
+            if left_out
+            else ""
+        )
         fig.suptitle(
-            "Worst status per application and factor (muted findings left out; "
+            f"Worst status per application and factor ({shown}muted findings left out; "
             "FAIL n = n failing findings)",
             fontsize=10,
             x=0.01,
@@ -391,6 +450,12 @@ class Scorecard:
     def save_png(self, path: str | Path) -> Path:
         path = Path(path)
         self.figure().savefig(path, dpi=110)
+        return path
+
+    def save_csv(self, path: str | Path) -> Path:
+        """The whole heatmap as a table: every application x factor, worst status per cell."""
+        path = Path(path)
+        self.matrix().to_csv(path)
         return path
 
 

@@ -11,7 +11,7 @@ from test_suppressions import finding, frame
 from twelvefactor.diff import diff, load_findings
 from twelvefactor.errors import ConfigurationError
 from twelvefactor.findings import Severity, Status
-from twelvefactor.scorecard import NOT_CHECKED, Scorecard
+from twelvefactor.scorecard import APPLICATIONS_NAMED, HEATMAP_ROWS, NOT_CHECKED, Scorecard
 from twelvefactor.suppressions import apply, parse
 
 
@@ -178,3 +178,62 @@ def test_an_empty_run_still_draws(tmp_path):
     sc = Scorecard(frame())
     assert (sc.matrix().shape[0], sc.top().empty, sc.changes().empty) == (0, True, True)
     assert sc.save_png(tmp_path / "s.png").stat().st_size > 1000
+
+
+def many_applications(n: int) -> pd.DataFrame:
+    """``n`` applications; app-K fails K of the factors I..XII (up to 12), plus account-wide."""
+    checks = [f"TF{f:02d}-X" for f in range(1, 13)]
+    rows = [
+        finding(
+            check_id=checks[f],
+            status=Status.FAIL if f < k % 13 else Status.PASS,
+            severity=Severity.HIGH if k % 2 else Severity.LOW,
+            application=f"app-{k:03d}",
+            resource_id=f"r{k}-{f}",
+        )
+        for k in range(n)
+        for f in range(12)
+    ]
+    rows.append(finding(check_id="TF12-X", application="", resource_id="account"))
+    return frame(*rows)
+
+
+def test_a_large_account_draws_its_worst_applications_and_counts_the_rest(tmp_path):
+    sc = Scorecard(many_applications(100))
+    grid, left_out = sc.heatmap_rows()
+    assert (len(grid), left_out) == (HEATMAP_ROWS + 1, 100 - HEATMAP_ROWS)
+    assert list(grid.index)[-1] == "(account-wide)"  # always drawn, last
+    fails = (grid.drop(index="(account-wide)") == "FAIL").sum(axis=1).tolist()
+    assert fails == sorted(fails, reverse=True) and fails[0] == 12
+    drawn = set(grid.index) - {"(account-wide)"}
+    rest = sc.matrix().drop(index=sorted(drawn) + ["(account-wide)"])
+    assert (rest == "FAIL").sum(axis=1).max() <= min(fails)  # nothing worse was left out
+    # among equals, more severe failures first: app-011 (high) before app-024 (low), both 11
+    assert list(grid.index).index("app-011") < list(grid.index).index("app-024")
+
+    figure = sc.figure()
+    texts = [t.get_text() for t in figure.axes[0].texts]
+    assert f"... and {100 - HEATMAP_ROWS} more applications" in texts[-1]
+    assert "all 100 are in the scorecard's table" in texts[-1]
+    assert figure.get_size_inches()[1] <= 1.6 + 0.42 * (HEATMAP_ROWS + 2)
+    assert "the 40 of 100 applications with most failures" in figure._suptitle.get_text()
+    assert len(pd.read_csv(sc.save_csv(tmp_path / "s.csv"))) == 101  # the table keeps them all
+
+
+def test_a_small_account_draws_every_application_in_matrix_order():
+    sc = Scorecard(many_applications(HEATMAP_ROWS))
+    grid, left_out = sc.heatmap_rows()
+    assert left_out == 0 and grid.equals(sc.matrix())
+    assert not any("more applications" in t.get_text() for t in sc.figure().axes[0].texts)
+
+
+def test_top_names_a_few_applications_and_counts_the_others():
+    f = many_applications(30)
+    high = f[(f["check_id"] == "TF01-X") & (f["status"] == "FAIL") & (f["severity"] == "high")]
+    failing = high["application"].nunique()
+    top = Scorecard(f).top().set_index(["check_id", "severity"])
+    named = top.loc[("TF01-X", "high"), "applications"]
+    assert failing > APPLICATIONS_NAMED
+    assert named.endswith(f" and {failing - APPLICATIONS_NAMED} more")
+    assert named.count(", ") == APPLICATIONS_NAMED - 1
+    assert top.loc[("TF12-X", "critical"), "applications"] == "(account-wide)"
