@@ -26,8 +26,15 @@ STATUS_COLOURS = {
 PLOTS: dict[str, Callable[..., Figure]] = {}
 
 
-def plot(name: str):
+def plot(name: str, *, by_application: bool = True, factor: int | None = None):
+    """Register a figure. ``by_application``: it draws rows per application (and environment),
+    so ``Workbook.plot`` narrows it to the applications that matter most in a large account,
+    judged by the FAILs of ``factor`` (default: the factor of the checks in the figure's module).
+    """
+
     def register(fn):
+        fn.by_application = by_application
+        fn.factor = factor
         PLOTS[name] = fn
         return fn
 
@@ -39,7 +46,7 @@ def _empty(ax, text: str = "nothing to show") -> None:
     ax.set_axis_off()
 
 
-@plot("status")
+@plot("status", by_application=False)
 def status_by_check(wb: Workbook, factor: int | None = None) -> Figure:
     """Stacked horizontal bars: findings per check, by status."""
     summary = wb.summary(factor).set_index("check_id")
@@ -61,7 +68,7 @@ def status_by_check(wb: Workbook, factor: int | None = None) -> Figure:
     return fig
 
 
-@plot("inventory")
+@plot("inventory", by_application=False)
 def inventory_counts(wb: Workbook) -> Figure:
     """Resources collected per kind and environment."""
     rows = [
@@ -89,7 +96,7 @@ def inventory_counts(wb: Workbook) -> Figure:
     return fig
 
 
-@plot("config-sources")
+@plot("config-sources", factor=3)
 def config_sources(wb: Workbook) -> Figure:
     """Per application and environment: plain variables, flagged variables, injected secrets."""
     inv = wb.inventory

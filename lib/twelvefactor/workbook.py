@@ -10,6 +10,7 @@ from typing import Any
 
 import pandas as pd
 
+from . import scope
 from . import settings as settings_mod
 from .aws import AwsAccess
 from .catalog import CheckMeta, load_catalog
@@ -151,6 +152,9 @@ class Workbook:
         self.snapshot = snapshot
         self.inventory = Inventory(snapshot, settings)
 
+    #: The applications a figure draws (all of them; see scope.ScopedWorkbook).
+    applications_shown: frozenset[str] | None = None
+
     @classmethod
     def open(cls, progress: bool = False, **parameters: Any) -> Workbook:
         """Open from notebook parameters (empty values fall back to the environment)."""
@@ -241,8 +245,12 @@ class Workbook:
                 table[status] = 0
         return table[["FAIL", "ERROR", "SKIP", "INFO", "PASS"]].reset_index()
 
-    def plot(self, name: str, **kwargs: Any):
-        """A named figure (see twelvefactor.plots.PLOTS)."""
+    def plot(self, name: str, max_apps: int | None = scope.MAX_APPS, **kwargs: Any):
+        """A named figure (see twelvefactor.plots.PLOTS).
+
+        A figure drawn per application shows at most ``max_apps`` of them, the most serious
+        FAILs first, and says so under it (``max_apps=None``: every one; see scope.py).
+        """
         from .checks import registry
         from .plots import PLOTS
 
@@ -250,7 +258,37 @@ class Workbook:
         _display_figures_in_notebooks()
         if name not in PLOTS:
             raise ConfigurationError("plot", f"no plot {name!r}.", f"use one of {sorted(PLOTS)}.")
-        return PLOTS[name](self, **kwargs)
+        if max_apps is not None and (not isinstance(max_apps, int) or max_apps < 1):
+            raise ConfigurationError(
+                "max_apps",
+                f"{max_apps!r} is not a number of applications.",
+                "use 1 or more, or None.",
+            )
+        draw = PLOTS[name]
+        if (
+            max_apps is None
+            or kwargs.get("application")
+            or not getattr(draw, "by_application", True)
+        ):
+            return draw(self, **kwargs)
+        apps = scope.applications(self.inventory)
+        if len(apps) <= max_apps:
+            return draw(self, **kwargs)
+        factor = scope.factor_of(draw, kwargs)  # its factor's checks run in its notebook anyway
+        ranked = self.findings_for(factor=factor) if factor else self.findings
+        shown = scope.worst_first(ranked, apps)[:max_apps]
+        fig = draw(scope.ScopedWorkbook(self, shown), **kwargs)
+        if hasattr(fig, "text"):
+            fig.text(
+                0.01,
+                -0.01,
+                scope.note(max_apps, len(apps), name),
+                fontsize=8,
+                va="top",
+                color="#555555",
+                wrap=True,
+            )
+        return fig
 
     # -- the account at a glance ----------------------------------------------------------
     def overview(self) -> pd.DataFrame:
