@@ -46,9 +46,14 @@ HEATMAP_ROWS = 40
 APPLICATIONS_NAMED = 8
 
 
-def _worst(statuses: pd.Series) -> str:
-    present = set(statuses)
-    return next((s for s in STATUS_ORDER if s in present), "")
+def _row_counts(grid: pd.DataFrame) -> tuple[dict[str, int], dict[str, int]]:
+    """Per row of a status grid: the rank of its worst status (99: none), its FAIL cells."""
+    rank = {s: i for i, s in enumerate(STATUS_ORDER)}
+    worst, fails = {}, {}
+    for app, *cells in grid.itertuples(name=None):
+        worst[app] = min((rank.get(v, 99) for v in cells), default=99)
+        fails[app] = sum(v == "FAIL" for v in cells)
+    return worst, fails
 
 
 def _named(applications: pd.Series) -> str:
@@ -77,6 +82,7 @@ class Scorecard:
         self.suppressions = suppressions or []
         self.changes_ = changes
         self.previous = previous
+        self._matrix: pd.DataFrame | None = None
 
     # -- construction --------------------------------------------------------------------------
     @classmethod
@@ -148,22 +154,28 @@ class Scorecard:
         "" means the application has no finding in a factor that has checks; ``no checks``
         marks a factor without any finding in this run.
         """
-        a = self.active.assign(application=self.active["application"].replace("", NO_APPLICATION))
-        grid = a.groupby(["application", "factor"])["status"].agg(_worst).unstack("factor")
-        grid = grid.reindex(columns=list(FACTORS)).astype("object").fillna("")
+        if self._matrix is None:
+            self._matrix = self._make_matrix()
+        return self._matrix.copy()
+
+    def _make_matrix(self) -> pd.DataFrame:
+        rank = {s: i for i, s in enumerate(STATUS_ORDER)}
+        a = self.active
+        a = a.assign(
+            application=a["application"].replace("", NO_APPLICATION),
+            rank=a["status"].map(rank),
+        )
+        worst = a.groupby(["application", "factor"])["rank"].min().unstack("factor")
+        grid = worst.reindex(columns=list(FACTORS))
+        grid = grid.map(lambda r: "" if pd.isna(r) else STATUS_ORDER[int(r)]).astype("object")
         checked = set(self.findings["factor"])
         for factor in FACTORS:
             if factor not in checked:
                 grid[factor] = NOT_CHECKED
-        rank = {s: i for i, s in enumerate(STATUS_ORDER)}
+        worst_rank, fail_cells = _row_counts(grid)
         order = sorted(
             grid.index,
-            key=lambda app: (
-                app == NO_APPLICATION,
-                min((rank.get(v, 99) for v in grid.loc[app]), default=99),
-                -int((grid.loc[app] == "FAIL").sum()),
-                app,
-            ),
+            key=lambda app: (app == NO_APPLICATION, worst_rank[app], -fail_cells[app], app),
         )
         grid = grid.loc[order]
         grid.columns = [ROMAN[c] for c in grid.columns]
@@ -185,12 +197,12 @@ class Scorecard:
         by_app = fails.assign(application=fails["application"].replace("", NO_APPLICATION))
         severe = by_app[by_app["severity"].isin(["critical", "high"])].groupby("application").size()
         failing = by_app.groupby("application").size()
-        rank = {s: i for i, s in enumerate(STATUS_ORDER)}
+        worst_rank, fail_cells = _row_counts(grid)
         order = sorted(
             apps,
             key=lambda app: (
-                min((rank.get(v, 99) for v in grid.loc[app]), default=99),
-                -int((grid.loc[app] == "FAIL").sum()),
+                worst_rank[app],
+                -fail_cells[app],
                 -int(severe.get(app, 0)),
                 -int(failing.get(app, 0)),
                 app,
