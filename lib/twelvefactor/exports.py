@@ -68,7 +68,7 @@ def finding_uid(row: dict[str, Any]) -> str:
 
     Ids longer than ASFF allows keep their start and end a hash of the whole.
     """
-    uid = "twelvefactor/" + "/".join(str(row[k]) or "-" for k in IDENTITY)
+    uid = "twelvefactor/" + "/".join([str(row[k]) or "-" for k in IDENTITY])
     if len(uid) > ASFF_LIMITS["Id"]:
         digest = hashlib.sha256(uid.encode()).hexdigest()[:16]
         uid = f"{uid[: ASFF_LIMITS['Id'] - 17]}#{digest}"
