@@ -53,24 +53,83 @@ def notebook_workers(count: int) -> int:
     return max(1, min(count, os.cpu_count() or 1))
 
 
+#: Run in a kernel between two notebooks: nothing one notebook defined reaches the next, and the
+#: next one's cells are numbered from 1 again. What stays is what is imported, and the workbooks
+#: opened from the same snapshot (Workbook.open's cache): the reasons to reuse a kernel.
+RESET = (
+    "get_ipython().reset(new_session=True, aggressive=False)\n"
+    "import matplotlib.pyplot as _plt\n_plt.close('all')\ndel _plt\n"
+)
+
+
+class Kernel:
+    """One Jupyter kernel that runs notebooks one after another (see RESET), started on first use
+    and started again after a notebook that killed it. Used from one thread only."""
+
+    def __init__(self, cwd: Path, env: dict[str, str]):
+        self.cwd, self.env = cwd, env
+        self.km: Any = None
+        self.used = False
+
+    def manager(self) -> Any:
+        from jupyter_client.manager import AsyncKernelManager
+        from jupyter_core.utils import run_sync
+
+        if self.km is not None and run_sync(self.km.is_alive)():
+            if self.used:
+                self._reset()
+            return self.km
+        self.shutdown()
+        self.km = AsyncKernelManager(kernel_name="python3")
+        run_sync(self.km.start_kernel)(
+            cwd=str(self.cwd),
+            env={**os.environ, **self.env},
+            # no history database on disk (parallel kernels would contend for its lock)
+            extra_arguments=["--HistoryManager.hist_file=:memory:"],
+        )
+        self.used = False
+        return self.km
+
+    def _reset(self) -> None:
+        kc = self.km.blocking_client()
+        kc.start_channels()
+        try:
+            kc.wait_for_ready(timeout=60)
+            reply = kc.execute_interactive(RESET, store_history=False, timeout=60, output_hook=None)
+            if reply["content"]["status"] != "ok":
+                raise RuntimeError(f"kernel reset failed: {reply['content'].get('evalue', '')}")
+        finally:
+            kc.stop_channels()
+
+    def shutdown(self) -> None:
+        from jupyter_core.utils import run_sync
+
+        if self.km is not None:
+            try:
+                run_sync(self.km.shutdown_kernel)(now=True)
+            except Exception as exc:  # already gone: nothing to stop
+                log.debug("kernel shutdown: %s", exc)
+            self.km = None
+
+
 def run_notebook(
-    path: Path, out: Path, parameters: dict[str, Any], env: dict[str, str] | None = None
+    path: Path, out: Path, parameters: dict[str, Any], kernel: Kernel
 ) -> dict[str, Any]:
     import papermill
-
-    os.environ.update(env or {})  # reaches the kernel: e.g. TWELVEFACTOR_SUPPRESSIONS
 
     target = out / "notebooks" / path.name
     record: dict[str, Any] = {"name": path.stem, "ipynb": f"notebooks/{path.name}"}
     t0 = time.perf_counter()
     try:
+        km = kernel.manager()
+        kernel.used = True
         papermill.execute_notebook(
             str(path),
             str(target),
             parameters=parameters,
             progress_bar=False,
-            cwd=str(path.parent),
             kernel_name="python3",
+            km=km,  # the kernel already runs in the notebook's folder (papermill's cwd chdirs)
         )
         record["status"] = "ok"
     except Exception as exc:  # one failing notebook must not stop the others
@@ -97,32 +156,54 @@ def run_notebooks_in_parallel(
     env: dict[str, str] | None = None,
     extra: dict[str, dict[str, Any]] | None = None,
 ) -> list[dict[str, Any]]:
-    """Run notebooks in worker processes, at most one per core; results in notebook order."""
-    import multiprocessing
-    from concurrent.futures import ProcessPoolExecutor, as_completed
+    """Run notebooks on at most one kernel per core; results in notebook order.
+
+    Each kernel takes the next notebook waiting when it is free and keeps its imports and the
+    opened snapshot from one notebook to the next (see RESET): a notebook costs its own cells,
+    not a Python start, pandas and matplotlib imports, and an evaluation of the account again.
+    The threads here only wait on their kernels.
+    """
+    import queue
+    import threading
 
     from tqdm.auto import tqdm
 
-    workers = notebook_workers(len(paths))
+    waiting: queue.Queue[Path] = queue.Queue()
+    for path in paths:
+        waiting.put(path)
     records: dict[Path, dict[str, Any]] = {}
     bar = tqdm(total=len(paths), desc="notebooks", unit="nb", disable=not progress, leave=False)
-    # spawn: fresh interpreters, nothing inherited from this (threaded) process
-    context = multiprocessing.get_context("spawn")
-    with ProcessPoolExecutor(max_workers=workers, mp_context=context) as pool:
-        futures = {
-            pool.submit(
-                run_notebook, path, out, {**params, **(extra or {}).get(path.stem[:2], {})}, env
-            ): path
-            for path in paths
-        }
-        for future in as_completed(futures):
-            path = futures[future]
-            try:
-                records[path] = future.result()
-            except Exception as exc:  # the worker itself died: still a record, still a report
-                records[path] = {"name": path.stem, "status": "failed", "error": repr(exc)}
-            bar.set_postfix_str(path.stem, refresh=False)
-            bar.update()
+    lock = threading.Lock()
+    cwd = paths[0].parent if paths else notebooks_dir()
+
+    def work() -> None:
+        kernel = Kernel(cwd, env or {})
+        try:
+            while True:
+                try:
+                    path = waiting.get_nowait()
+                except queue.Empty:
+                    return
+                try:
+                    record = run_notebook(
+                        path, out, {**params, **(extra or {}).get(path.stem[:2], {})}, kernel
+                    )
+                except Exception as exc:  # still a record, still a report
+                    record = {"name": path.stem, "status": "failed", "error": repr(exc)}
+                with lock:
+                    records[path] = record
+                    bar.set_postfix_str(path.stem, refresh=False)
+                    bar.update()
+        finally:
+            kernel.shutdown()
+
+    threads = [
+        threading.Thread(target=work, daemon=True) for _ in range(notebook_workers(len(paths)))
+    ]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
     bar.close()
     return [records[p] for p in paths]
 

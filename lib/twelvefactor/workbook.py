@@ -144,6 +144,25 @@ def _display_figures_in_notebooks() -> None:
         select_figure_formats(shell, {"png"})
 
 
+def _replay_key(settings: Settings) -> str | None:
+    """What identifies a workbook opened from a snapshot on disk: its settings and the state of
+    its files (a snapshot collected again into the same folder, or suppressions edited, is a new
+    workbook). None for a live or demo account, which may change between two opens."""
+    if settings.source != "snapshot":
+        return None
+    stamps = []
+    for name in (Path(settings.snapshot) / "manifest.json", settings.suppressions):
+        path = Path(name) if name else None
+        st = path.stat() if path is not None and path.is_file() else None
+        stamps.append(f"{st.st_mtime_ns}:{st.st_size}" if st else "-")
+    return f"{settings!r}|{'|'.join(stamps)}"
+
+
+#: The workbook last opened from a snapshot, by _replay_key: a kernel that runs one notebook
+#: after another (runner.Kernel) opens and evaluates a snapshot once, not once per notebook.
+_OPENED: dict[str, Workbook] = {}
+
+
 class Workbook:
     """Settings, snapshot, inventory and findings of one audit, for notebooks and the runner."""
 
@@ -160,8 +179,15 @@ class Workbook:
         """Open from notebook parameters (empty values fall back to the environment)."""
         refuse_unknown_notebook_parameters()
         settings = settings_mod.resolve(**parameters)
+        key = _replay_key(settings)
+        if key is not None and key in _OPENED:
+            return _OPENED[key]
         settings, snapshot = acquire_snapshot(settings, progress=progress)
-        return cls(settings, snapshot)
+        wb = cls(settings, snapshot)
+        if key is not None:
+            _OPENED.clear()  # one at a time: the memory of one account, not of every one
+            _OPENED[key] = wb
+        return wb
 
     # -- findings --------------------------------------------------------------------------
     @cached_property

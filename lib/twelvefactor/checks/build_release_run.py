@@ -279,6 +279,8 @@ def releases_plot(wb: Workbook) -> Figure:
                     "running": running[running["family"] == family],
                 }
             )
+    shown = getattr(wb, "applications_shown", None)  # ACTIVE revisions come from the snapshot
+    rows = [r for r in rows if shown is None or r["application"] in shown]
     rows.sort(key=lambda r: (r["application"], r["environment"], r["family"], r["region"]))
     fig = Figure(figsize=(10, 0.45 * max(len(rows), 3) + 2.2))
     ax = fig.subplots()
