@@ -129,6 +129,7 @@ def run_notebook(
             parameters=parameters,
             progress_bar=False,
             kernel_name="python3",
+            request_save_on_cell_execute=False,  # written once at the end, not after each cell
             km=km,  # the kernel already runs in the notebook's folder (papermill's cwd chdirs)
         )
         record["status"] = "ok"
