@@ -76,9 +76,13 @@ class Kernel:
         from jupyter_core.utils import run_sync
 
         if self.km is not None and run_sync(self.km.is_alive)():
-            if self.used:
+            if not self.used:
+                return self.km
+            try:
                 self._reset()
-            return self.km
+                return self.km
+            except Exception as exc:  # a kernel that cannot be reset is replaced
+                log.warning("kernel reset failed (%s): starting a new kernel", exc)
         self.shutdown()
         self.km = AsyncKernelManager(kernel_name="python3")
         run_sync(self.km.start_kernel)(
