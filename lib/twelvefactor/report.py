@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import html
+import threading
 from pathlib import Path
 from typing import Any
 
@@ -45,21 +46,27 @@ img{max-width:100%}
 """
 
 
+_EXPORTERS = threading.local()  # one HTML exporter per thread: its templates load once
+
+
 def notebook_html(ipynb: Path, target: Path) -> None:
     """The executed notebook as HTML: code hidden, outputs kept, nothing loaded from the network."""
     import nbformat
-    from jinja2 import DictLoader
-    from nbconvert import HTMLExporter
 
-    exporter = HTMLExporter(
-        template_name="lab",
-        extra_loaders=[DictLoader({"twelvefactor-page.html.j2": _PAGE_TEMPLATE})],
-        template_file="twelvefactor-page.html.j2",
-        embed_images=True,
-    )
-    exporter.exclude_input = True
-    exporter.exclude_input_prompt = True
-    exporter.exclude_output_prompt = True
+    exporter = getattr(_EXPORTERS, "html", None)
+    if exporter is None:
+        from jinja2 import DictLoader
+        from nbconvert import HTMLExporter
+
+        exporter = _EXPORTERS.html = HTMLExporter(
+            template_name="lab",
+            extra_loaders=[DictLoader({"twelvefactor-page.html.j2": _PAGE_TEMPLATE})],
+            template_file="twelvefactor-page.html.j2",
+            embed_images=True,
+        )
+        exporter.exclude_input = True
+        exporter.exclude_input_prompt = True
+        exporter.exclude_output_prompt = True
     body, _ = exporter.from_notebook_node(nbformat.read(ipynb, as_version=4))
     target.write_text(body)
 
