@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import json
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass, field, fields
 from enum import StrEnum
 from typing import Any
 
@@ -92,10 +92,15 @@ class Finding:
     muted_reason: str = ""
 
     def as_dict(self) -> dict[str, Any]:
-        row = asdict(self)
+        # every field is a str, int or bool (evidence is JSON text): a shallow copy is a copy,
+        # without dataclasses.asdict's deep copy (a second of 20,000 findings)
+        row = {name: getattr(self, name) for name in _FIELDS}
         row["status"] = self.status.value
         row["severity"] = self.severity.value
         return row
+
+
+_FIELDS = tuple(f.name for f in fields(Finding))
 
 
 def evidence_json(evidence: dict[str, Any]) -> str:
