@@ -16,6 +16,7 @@ the ratios ours / Prowler. Not part of CI; never asserts on time.
 from __future__ import annotations
 
 import argparse
+import json
 import os
 import shutil
 import statistics
@@ -59,6 +60,23 @@ def run_once(server: BenchServer, argv: list[str], env: dict[str, str], ok: tupl
         )
     m.extra["calls"] = sum(r["calls"] for r in server.calls())
     return m
+
+
+def record(n: int, runs: int, medians: dict[str, dict[str, float]]) -> None:
+    """Keep the medians in benchmarks/results.json (``prowler``), shown in results.md."""
+    import time
+
+    from run import RESULTS_JSON, RESULTS_MD, markdown
+
+    results = json.loads(RESULTS_JSON.read_text()) if RESULTS_JSON.exists() else {}
+    results.setdefault("prowler", {})[str(n)] = {
+        "measured": time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime()),
+        "runs": runs,
+        "medians": medians,
+    }
+    RESULTS_JSON.write_text(json.dumps(results, indent=1, sort_keys=True) + "\n")
+    if "machine" in results:
+        RESULTS_MD.write_text(markdown(results))
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -106,6 +124,7 @@ def main(argv: list[str] | None = None) -> int:
                 print(
                     f"| {label} | {m['seconds']:.1f} s | {m['peak_mb']:.0f} MB | {m['calls']:.0f} |"
                 )
+            record(n, args.runs, med)
             base = med["prowler"]
             for label in ("ours, no notebooks", "ours, full"):
                 m = med[label]

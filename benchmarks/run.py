@@ -406,17 +406,54 @@ def markdown(results: dict[str, Any]) -> str:
             "",
             "| step (measured in one fresh kernel) | seconds |",
             "|---|---:|",
-            *(f"| {k} | {v:.2f} |" for k, v in kernel.items()),
+            *(f"| {k} | {v:.2f} |" for k, v in sorted(kernel.items(), key=_kernel_step)),
             "",
             "| notebook | executed (papermill; a kernel's start in its first) | HTML export |",
             "|---|---:|---:|",
             *(f"| {k} | {v:.1f} | {html.get(k, 0):.1f} |" for k, v in nb.items()),
             f"| **sum** | **{sum(nb.values()):.1f}** | **{sum(html.values()):.1f}** |",
         ]
+    prowler = results.get("prowler")
+    if prowler:
+        lines += [
+            "",
+            "## Side by side with Prowler",
+            "",
+            "benchmarks/prowler_compare.py: Prowler 5.46 (`--service ecs ecr ssm cloudwatch`, one "
+            "region, OCSF output) and our audit, without and with notebooks, against the same "
+            "seeded moto server in the same session, measured alike from outside (wall time, peak "
+            "RSS of the process tree, API requests counted by the server). Medians; ratio = ours / "
+            "Prowler.",
+            "",
+            "| N | tool | wall | peak memory | API calls | wall ratio | memory ratio "
+            "| calls ratio |",
+            "|---:|---|---:|---:|---:|---:|---:|---:|",
+        ]
+        for n in sorted(prowler, key=int):
+            med = prowler[n]["medians"]
+            base = med["prowler"]
+            for label, m in sorted(med.items(), key=lambda kv: kv[0] != "prowler"):
+                wall, mem = m["seconds"] / base["seconds"], m["peak_mb"] / base["peak_mb"]
+                calls = m["calls"] / max(base["calls"], 1)
+                ratio = " | | " if label == "prowler" else f"{wall:.2f} | {mem:.2f} | {calls:.2f}"
+                lines.append(
+                    f"| {int(n):,} | {label} | {_s(m['seconds'])} | {_mb(m['peak_mb'])} | "
+                    f"{m['calls']:,.0f} | {ratio} |"
+                )
+        when = ", ".join(
+            f"N={int(n):,}: {p['runs']} runs of each, {p['measured']}" for n, p in prowler.items()
+        )
+        lines += ["", f"Measured {when}."]
     notes = results.get("notes")
     if notes:
         lines += ["", "## Notes", "", *notes]
     return "\n".join(lines) + "\n"
+
+
+def _kernel_step(item: tuple[str, float]) -> int:
+    """kernel_costs' steps in the order they happen (results.json sorts its keys)."""
+    order = ("kernel start", "import twelvefactor", "open the workbook", "every check")
+    return next((i for i, step in enumerate(order) if item[0].startswith(step)), len(order))
 
 
 def on_floor(row: dict[str, Any]) -> str:
