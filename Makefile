@@ -17,9 +17,9 @@ install: $(STAMP)  ## create the virtualenv and install the pinned dependencies
 demo: $(STAMP)  ## audit the built-in demo account into reports/demo (exit 1 = findings, as planted)
 	$(BIN)/twelvefactor demo --out reports/demo || [ $$? -eq 1 ]
 
-test: $(STAMP) lint  ## lint, then every test (unit, collectors on moto, notebooks, end to end)
-	$(BIN)/python -m pytest
-	$(BIN)/python -m pytest --nbval-lax notebooks/
+test: $(STAMP) lint  ## lint, then every test (unit, collectors on moto, notebooks, end to end), one worker per core
+	$(BIN)/python -m pytest -n auto --dist loadfile
+	$(BIN)/python -m pytest -n auto --dist loadfile --nbval-lax notebooks/
 
 lint: $(STAMP)
 	$(BIN)/ruff check lib tests notebooks benchmarks
