@@ -41,7 +41,7 @@ def plot(name: str, *, by_application: bool = True, factor: int | None = None):
     return register
 
 
-def _empty(ax, text: str = "nothing to show") -> None:
+def empty_axes(ax, text: str = "nothing to show") -> None:
     ax.text(0.5, 0.5, text, ha="center", va="center", transform=ax.transAxes, color="#555555")
     ax.set_axis_off()
 
@@ -54,7 +54,7 @@ def status_by_check(wb: Workbook, factor: int | None = None) -> Figure:
     fig = Figure(figsize=(8, 0.5 * max(len(summary), 2) + 1))
     ax = fig.subplots()
     if summary.empty:
-        _empty(ax)
+        empty_axes(ax)
         return fig
     summary[statuses][::-1].plot.barh(
         stacked=True, ax=ax, color=[STATUS_COLOURS[s] for s in statuses], width=0.7
@@ -80,7 +80,7 @@ def inventory_counts(wb: Workbook) -> Figure:
     fig = Figure(figsize=(8, 4.5))
     ax = fig.subplots()
     if not rows:
-        _empty(ax, "no resources collected")
+        empty_axes(ax, "no resources collected")
         return fig
     table = pd.DataFrame(rows).pivot_table(
         index="resource", columns="environment", values="count", aggfunc="sum", fill_value=0
@@ -118,7 +118,7 @@ def config_sources(wb: Workbook) -> Figure:
     fig = Figure(figsize=(8, 0.45 * max(len(table), 2) + 1.2))
     ax = fig.subplots()
     if table.empty:
-        _empty(ax, "no containers in use")
+        empty_axes(ax, "no containers in use")
         return fig
     table.index = [f"{a} ({e})" for a, e in table.index]
     table[::-1].plot.barh(
@@ -147,7 +147,7 @@ def presence_matrix(wb: Workbook, check_id: str, application: str | None = None)
     ax = fig.subplots()
     envs = [c for c in table.columns if c not in ("application", key)]
     if table.empty or not envs:
-        _empty(ax)
+        empty_axes(ax)
         return fig
     codes = table[envs].replace({"✓": 1.0, "✗": 0.0, "": float("nan")}).astype(float)
     colours = matplotlib.colors.ListedColormap([STATUS_COLOURS["FAIL"], STATUS_COLOURS["PASS"]])
@@ -176,36 +176,43 @@ def presence_matrix(wb: Workbook, check_id: str, application: str | None = None)
 CELL_ORDER = ("FAIL", "ERROR", "INFO", "PASS", "SKIP")
 
 
-def factor_matrix_table(wb: Workbook, factor: int) -> pd.DataFrame:
+def factor_matrix_table(wb: Workbook, factor: int, per_environment: bool = True) -> pd.DataFrame:
     """Application (environment) x check of one factor: the status that colours the cell and
-    its counts."""
+    its counts. ``per_environment=False``: one row per application."""
     f = wb.findings_for(factor=factor)
     f = f[f["resource_id"] != "*"]
+    keys = ["application", "environment"] if per_environment else ["application"]
     rows = []
-    for (app, env, check_id), group in f.groupby(["application", "environment", "check_id"]):
+    for (*place, check_id), group in f.groupby([*keys, "check_id"]):
         counts = group["status"].value_counts()
         worst = next(s for s in CELL_ORDER if s in counts)
         label = "\n".join(f"{counts[s]} {s.lower()}" for s in CELL_ORDER if s in counts)
-        rows.append(
-            {
-                "row": f"{app or '(no application)'} ({env or 'no environment'})",
-                "check_id": check_id,
-                "status": worst,
-                "label": label,
-            }
-        )
+        row = place[0] or "(no application)"
+        if per_environment:
+            row += f" ({place[1] or 'no environment'})"
+        rows.append({"row": row, "check_id": check_id, "status": worst, "label": label})
     return pd.DataFrame(rows, columns=["row", "check_id", "status", "label"])
 
 
-def factor_matrix(wb: Workbook, factor: int, check_ids: Sequence[str], title: str) -> Figure:
-    """Rows: application (environment); columns: the factor's checks; cells: worst status."""
-    table = factor_matrix_table(wb, factor)
+def factor_matrix(
+    wb: Workbook,
+    factor: int,
+    check_ids: Sequence[str],
+    title: str,
+    *,
+    per_environment: bool = True,
+    blank: str = "not applicable",
+    note: str = "",
+) -> Figure:
+    """Rows: application (environment); columns: the factor's checks; cells: worst status.
+
+    ``blank`` labels a cell where the check found nothing; ``note`` adds a line to the legend."""
+    table = factor_matrix_table(wb, factor, per_environment)
     rows = sorted(table["row"].unique())
     fig = Figure(figsize=(11, 0.55 * max(len(rows), 3) + 1.6), layout="constrained")
     ax = fig.subplots()
     if table.empty:
-        ax.text(0.5, 0.5, "nothing to show", ha="center", va="center", transform=ax.transAxes)
-        ax.set_axis_off()
+        empty_axes(ax)
         return fig
     statuses = list(STATUS_COLOURS)
     colours = matplotlib.colors.ListedColormap([STATUS_COLOURS[s] for s in statuses])
@@ -221,10 +228,10 @@ def factor_matrix(wb: Workbook, factor: int, check_ids: Sequence[str], title: st
         for j, check_id in enumerate(columns):
             code = grid.loc[row, check_id]
             if pd.isna(code):
-                text, colour = "not applicable", "#777777"
-            else:  # dark text on the light grey of SKIP, white on the rest
+                text, colour = blank, "#777777"
+            else:  # dark text on the light grey of SKIP and the sky blue of INFO
                 text = labels.loc[row, check_id]
-                colour = "black" if statuses[int(code)] == "SKIP" else "white"
+                colour = "black" if statuses[int(code)] in ("SKIP", "INFO") else "white"
             ax.text(j, i, text, ha="center", va="center", fontsize=7.5, color=colour)
     prefix = f"TF{factor:02d}-"
     ax.set_xticks(range(len(columns)), [c.removeprefix(prefix) for c in columns], fontsize=8)
@@ -237,7 +244,7 @@ def factor_matrix(wb: Workbook, factor: int, check_ids: Sequence[str], title: st
     ax.set_title(title, fontsize=10, pad=28)
     ax.set_xlabel(
         "cell colour: the worst status found (FAIL vermillion, ERROR purple, INFO blue, PASS "
-        "green, only SKIP grey) · text: counts",
+        "green, only SKIP grey) · text: counts" + (f"\n{note}" if note else ""),
         fontsize=8,
     )
     return fig

@@ -36,7 +36,7 @@ from ..collect.ecs import family_revision
 from ..evidence import PLACE, evidence
 from ..findings import Result, Status
 from ..inventory import Inventory
-from ..plots import STATUS_COLOURS, _empty, plot
+from ..plots import STATUS_COLOURS, empty_axes, plot
 from ..redaction import ECS8_NAMES, looks_secret_name, parse_marker
 from ..settings import Settings
 from . import check
@@ -285,7 +285,7 @@ def releases_plot(wb: Workbook) -> Figure:
     fig = Figure(figsize=(10, 0.45 * max(len(rows), 3) + 2.2))
     ax = fig.subplots()
     if not rows:
-        _empty(ax, "no task definitions")
+        empty_axes(ax, "no task definitions")
         return fig
     regions = len({r["region"] for r in rows}) > 1
     right = 1

@@ -29,7 +29,7 @@ from matplotlib.figure import Figure
 from ..evidence import PLACE, evidence
 from ..findings import Result, Status
 from ..inventory import Inventory
-from ..plots import STATUS_COLOURS, plot
+from ..plots import STATUS_COLOURS, empty_axes, plot
 from ..settings import Settings
 from . import check
 from .common import result, td_id, td_result
@@ -677,8 +677,7 @@ def capacity(wb: Workbook) -> Figure:
     fig = Figure(figsize=(9, 0.42 * max(len(table), 3) + 1.6), layout="constrained")
     ax = fig.subplots()
     if table.empty:
-        ax.text(0.5, 0.5, "no ECS services", ha="center", va="center", transform=ax.transAxes)
-        ax.set_axis_off()
+        empty_axes(ax, "no ECS services")
         return fig
     regions = table["region"].nunique() > 1
     labels = [

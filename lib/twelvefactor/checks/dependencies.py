@@ -22,7 +22,7 @@ from ..apps import place
 from ..evidence import PLACE, evidence
 from ..findings import Result, Status
 from ..inventory import PULL_THROUGH_PREFIXES, Inventory
-from ..plots import STATUS_COLOURS, plot
+from ..plots import STATUS_COLOURS, empty_axes, plot
 from ..settings import Settings
 from . import check
 from .common import container_id, container_result, result
@@ -876,8 +876,7 @@ def image_sources(wb: Workbook) -> Figure:
     fig = Figure(figsize=(8, 0.45 * max(c["application"].nunique(), 2) + 1.2))
     ax = fig.subplots()
     if c.empty:
-        ax.text(0.5, 0.5, "no containers", ha="center", va="center", transform=ax.transAxes)
-        ax.set_axis_off()
+        empty_axes(ax, "no containers")
         return fig
     table = pd.crosstab(c["application"], c["image_source"])
     sources = [s for s in SOURCE_COLOURS if s in table.columns]
@@ -902,8 +901,7 @@ def ecr_repositories(wb: Workbook) -> Figure:
     fig = Figure(figsize=(6, 0.4 * max(len(f) // 2, 3) + 1.3))
     ax = fig.subplots()
     if f.empty:
-        ax.text(0.5, 0.5, "no repositories", ha="center", va="center", transform=ax.transAxes)
-        ax.set_axis_off()
+        empty_axes(ax, "no repositories")
         return fig
     # one row per repository; repositories of several regions are told apart by region
     label = (

@@ -29,7 +29,7 @@ from matplotlib.ticker import MaxNLocator
 from ..evidence import PLACE, evidence
 from ..findings import Result, Status
 from ..inventory import Inventory
-from ..plots import STATUS_COLOURS, plot
+from ..plots import STATUS_COLOURS, empty_axes, plot
 from ..settings import Settings
 from . import check
 from .common import container_id, container_result, result
@@ -686,8 +686,7 @@ def image_sizes(wb: Workbook) -> Figure:
     fig = Figure(figsize=(8, 0.35 * max(len(table), 3) + 1.4), layout="constrained")
     ax = fig.subplots()
     if table.empty:
-        ax.text(0.5, 0.5, "no image sizes known", ha="center", transform=ax.transAxes)
-        ax.set_axis_off()
+        empty_axes(ax, "no image sizes known")
         return fig
     ax.barh(
         table["container"],

@@ -26,7 +26,7 @@ from matplotlib.figure import Figure
 from ..evidence import PLACE, evidence
 from ..findings import Result, Status
 from ..inventory import Inventory
-from ..plots import STATUS_COLOURS, factor_matrix, plot
+from ..plots import STATUS_COLOURS, empty_axes, factor_matrix, plot
 from ..settings import Settings
 from . import check
 from .common import container_id, container_result, result
@@ -670,8 +670,7 @@ def log_retention_bars(wb: Workbook) -> Figure:
     fig = Figure(figsize=(8, 0.4 * max(len(retention), 3) + 1.4), layout="constrained")
     ax = fig.subplots()
     if retention.empty:
-        ax.text(0.5, 0.5, "no log groups in use", ha="center", transform=ax.transAxes)
-        ax.set_axis_off()
+        empty_axes(ax, "no log groups in use")
         return fig
     table = retention.copy()
     table["days"] = table["retention_days"].astype("float").fillna(NEVER)

@@ -35,7 +35,7 @@ from ..apps import ENVIRONMENT_TOKENS
 from ..evidence import PLACE, evidence
 from ..findings import Result, Status
 from ..inventory import Inventory, parse_image
-from ..plots import STATUS_COLOURS, plot
+from ..plots import STATUS_COLOURS, factor_matrix, plot
 from ..settings import Settings
 from . import check
 from .backing_services import is_production
@@ -906,50 +906,12 @@ def _platform_table(wb: Workbook) -> pd.DataFrame:
 @plot("parity-matrix")
 def parity_matrix(wb: Workbook) -> Figure:
     """Rows: application; columns: the factor X checks; cells: the worst status, with counts."""
-    from ..plots import CELL_ORDER
-
-    f = wb.findings_for(factor=FACTOR)
-    f = f[f["resource_id"] != "*"]
-    rows = sorted(set(f["application"].replace("", "(no application)")))
-    fig = Figure(figsize=(10, 0.55 * max(len(rows), 3) + 1.6), layout="constrained")
-    ax = fig.subplots()
-    if f.empty:
-        ax.text(0.5, 0.5, "nothing to compare", ha="center", va="center", transform=ax.transAxes)
-        ax.set_axis_off()
-        return fig
-    statuses = list(STATUS_COLOURS)
-    colours = matplotlib.colors.ListedColormap([STATUS_COLOURS[s] for s in statuses])
-    grid = pd.DataFrame(float("nan"), index=rows, columns=list(CHECK_IDS))
-    labels = pd.DataFrame("", index=rows, columns=list(CHECK_IDS))
-    f = f.assign(application=f["application"].replace("", "(no application)"))
-    for (app, check_id), group in f.groupby(["application", "check_id"]):
-        counts = group["status"].value_counts()
-        worst = next(s for s in CELL_ORDER if s in counts)
-        grid.loc[app, check_id] = statuses.index(worst)
-        labels.loc[app, check_id] = "\n".join(
-            f"{counts[s]} {s.lower()}" for s in CELL_ORDER if s in counts
-        )
-    ax.imshow(grid.to_numpy(), aspect="auto", cmap=colours, vmin=-0.5, vmax=len(statuses) - 0.5)
-    for i, app in enumerate(rows):
-        for j, check_id in enumerate(CHECK_IDS):
-            code = grid.loc[app, check_id]
-            if pd.isna(code):
-                text, colour = "nothing to compare", "#777777"
-            else:
-                text = labels.loc[app, check_id]
-                colour = "black" if statuses[int(code)] in ("SKIP", "INFO") else "white"
-            ax.text(j, i, text, ha="center", va="center", fontsize=7.5, color=colour)
-    ax.set_xticks(range(len(CHECK_IDS)), [c.removeprefix("TF10-") for c in CHECK_IDS], fontsize=8)
-    ax.xaxis.tick_top()
-    ax.set_yticks(range(len(rows)), rows, fontsize=8)
-    ax.set_xticks([x - 0.5 for x in range(1, len(CHECK_IDS))], minor=True)
-    ax.set_yticks([y - 0.5 for y in range(1, len(rows))], minor=True)
-    ax.grid(which="minor", color="white", linewidth=2)
-    ax.tick_params(which="minor", length=0)
-    ax.set_title("Factor X per application", fontsize=10, pad=28)
-    ax.set_xlabel(
-        "cell colour: the worst status (FAIL vermillion, ERROR purple, INFO sky blue, PASS green)"
-        "\nwhite: one environment only, or no such resource to compare",
-        fontsize=8,
+    return factor_matrix(
+        wb,
+        FACTOR,
+        CHECK_IDS,
+        "Factor X per application",
+        per_environment=False,  # parity compares an application's environments
+        blank="nothing to compare",
+        note="white: one environment only, or no such resource to compare",
     )
-    return fig

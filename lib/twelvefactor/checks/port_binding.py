@@ -31,7 +31,7 @@ from matplotlib.figure import Figure
 from ..evidence import PLACE, evidence
 from ..findings import Result, Status
 from ..inventory import Inventory
-from ..plots import STATUS_COLOURS, factor_matrix, plot
+from ..plots import STATUS_COLOURS, empty_axes, factor_matrix, plot
 from ..settings import Settings
 from . import check
 from .common import container_id, container_result, result, td_id, td_result
@@ -896,8 +896,7 @@ def service_routes(wb: Workbook) -> Figure:
     fig = Figure(figsize=(8, 0.6 * max(len(table), 2) + 1.4), layout="constrained")
     ax = fig.subplots()
     if table.empty:
-        ax.text(0.5, 0.5, "no services", ha="center", va="center", transform=ax.transAxes)
-        ax.set_axis_off()
+        empty_axes(ax, "no services")
         return fig
     table[::-1].plot.barh(stacked=True, ax=ax, width=0.6, color=[ROUTES[c] for c in table.columns])
     ax.set_xlabel("services (a service reached two ways counts twice)")

@@ -33,7 +33,7 @@ from matplotlib.figure import Figure
 from ..evidence import PLACE, evidence
 from ..findings import Result, Status
 from ..inventory import Inventory
-from ..plots import STATUS_COLOURS, factor_matrix, plot
+from ..plots import STATUS_COLOURS, empty_axes, factor_matrix, plot
 from ..settings import Settings
 from . import check
 from .common import container_id, container_result, result, td_id, td_result
@@ -933,8 +933,7 @@ def ephemeral_storage_bars(wb: Workbook) -> Figure:
     fig = Figure(figsize=(8, 0.35 * max(len(table), 3) + 1.3), layout="constrained")
     ax = fig.subplots()
     if table.empty:
-        ax.text(0.5, 0.5, "no Fargate task definitions", ha="center", transform=ax.transAxes)
-        ax.set_axis_off()
+        empty_axes(ax, "no Fargate task definitions")
         return fig
     table["gib"] = table["ephemeral_storage_gib"].fillna(DEFAULT_EPHEMERAL_GIB).astype(float)
     table = table.sort_values(["gib", "task_definition"])
